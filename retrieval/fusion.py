@@ -1,0 +1,69 @@
+"""Merging rankings across shards, then reciprocal rank fusion of the dense and BM25 rankings.
+
+Cosine scores from one embedder are comparable across shards. BM25 scores use each shard's own
+IDF; like a search engine's per-shard scoring, they are merged by raw score, which keeps a
+strong match in one shard ahead of a weak one in another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from retrieval.shard import Hit, ShardCandidates
+
+SearchMode = Literal["dense", "keyword", "hybrid", "rerank"]
+
+
+class FusionParams(BaseModel):
+    """Candidate counts and fusion weights; changed live through `user_config`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k_dense: int = Field(20, ge=1, le=200, description="Dense candidates per shard.")
+    k_keyword: int = Field(20, ge=0, le=200, description="BM25 candidates per shard.")
+    dense_weight: float = Field(1.0, ge=0)
+    keyword_weight: float = Field(1.0, ge=0)
+    rrf_k: int = Field(60, ge=1, description="RRF damping: larger flattens rank differences.")
+
+
+def dense_ranking(candidates: Sequence[ShardCandidates]) -> list[Hit]:
+    hits = [hit for c in candidates for hit in c.dense]
+    return sorted(hits, key=lambda h: h.score, reverse=True)
+
+
+def keyword_ranking(candidates: Sequence[ShardCandidates]) -> list[Hit]:
+    hits = [hit for c in candidates for hit in c.keyword]
+    return sorted(hits, key=lambda h: h.score, reverse=True)
+
+
+def reciprocal_rank_fusion(rankings: Sequence[tuple[list[Hit], float]], rrf_k: int) -> list[Hit]:
+    """Each document scores sum(weight / (rrf_k + rank)) over the rankings it appears in."""
+    scores: dict[str, float] = {}
+    first_seen: dict[str, Hit] = {}
+    for ranking, weight in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            scores[hit.doc_id] = scores.get(hit.doc_id, 0.0) + weight / (rrf_k + rank)
+            first_seen.setdefault(hit.doc_id, hit)
+    order = sorted(scores, key=lambda doc_id: scores[doc_id], reverse=True)
+    return [_rescored(first_seen[doc_id], scores[doc_id]) for doc_id in order]
+
+
+def fuse(
+    candidates: Sequence[ShardCandidates], params: FusionParams, mode: SearchMode
+) -> list[Hit]:
+    if mode == "dense":
+        return dense_ranking(candidates)
+    if mode == "keyword":
+        return keyword_ranking(candidates)
+    rankings = [
+        (dense_ranking(candidates), params.dense_weight),
+        (keyword_ranking(candidates), params.keyword_weight),
+    ]
+    return reciprocal_rank_fusion(rankings, params.rrf_k)
+
+
+def _rescored(hit: Hit, score: float) -> Hit:
+    return Hit(hit.doc_id, hit.subject, hit.title, hit.text, score)

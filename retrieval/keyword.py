@@ -1,0 +1,50 @@
+"""Keyword search: BM25 over stemmed tokens, with bm25s (the maintained sparse scorer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import numpy.typing as npt
+import Stemmer
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, English-stopword-free, Snowball-stemmed tokens."""
+    tokens: list[list[str]] = bm25s.tokenize(
+        texts, stopwords="en", stemmer=_STEMMER.stemWords, return_ids=False, show_progress=False
+    )
+    return tokens
+
+
+class KeywordIndex:
+    """BM25 over passages; passage numbers are the row numbers given at build time."""
+
+    def __init__(self, model: bm25s.BM25, size: int) -> None:
+        self._model = model
+        self.size = size
+
+    @classmethod
+    def build(cls, passages: list[str]) -> KeywordIndex:
+        model = bm25s.BM25()
+        model.index(tokenize(passages), show_progress=False)
+        return cls(model, len(passages))
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> KeywordIndex:
+        return cls(bm25s.BM25.load(str(directory), show_progress=False), size)
+
+    def save(self, directory: Path) -> None:
+        self._model.save(str(directory), show_progress=False)
+
+    def search(self, query: str, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """(passage numbers, scores), best first, only passages sharing a term with the query."""
+        tokens = tokenize([query])
+        if not tokens[0] or self.size == 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        ids, scores = self._model.retrieve(tokens, k=min(k, self.size), show_progress=False)
+        keep = scores[0] > 0
+        return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)

@@ -1,0 +1,152 @@
+"""One subject's searchable shard: its passages, a FAISS dense index and a BM25 keyword index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval import dense
+from retrieval.chunking import split_passages
+from retrieval.corpus import Document
+from retrieval.embedder import Embedder, Vectors
+from retrieval.keyword import KeywordIndex
+
+
+@dataclass(frozen=True)
+class Passage:
+    doc_id: str
+    subject: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked document: its best passage and the score of the stage that ranked it."""
+
+    doc_id: str
+    subject: str
+    title: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ShardCandidates:
+    """A shard's answer to one query: dense and keyword rankings, each best first."""
+
+    subject: str
+    dense: list[Hit]
+    keyword: list[Hit]
+
+
+def passages_of(documents: Iterable[Document], max_chars: int = 1000) -> list[Passage]:
+    return [
+        Passage(doc.id, doc.subject, doc.title, chunk)
+        for doc in documents
+        for chunk in split_passages(doc.text, max_chars)
+    ]
+
+
+def embedding_text(passage: Passage) -> str:
+    # The title carries most of the meaning in dictionary-style entries.
+    return f"{passage.title}: {passage.text}"
+
+
+def keyword_text(passage: Passage) -> str:
+    # The title twice: a field boost, so that "what is a noun" ranks the entry *noun* above
+    # entries that merely use the word.
+    return f"{passage.title} {passage.title} {passage.text}"
+
+
+def embed_passages(
+    embedder: Embedder,
+    passages: list[Passage],
+    batch_size: int = 256,
+    progress: Callable[[int], object] | None = None,
+) -> Vectors:
+    blocks = []
+    for start in range(0, len(passages), batch_size):
+        batch = passages[start : start + batch_size]
+        blocks.append(embedder.embed([embedding_text(p) for p in batch]))
+        if progress is not None:
+            progress(len(batch))
+    if not blocks:
+        return np.empty((0, embedder.dimension), np.float32)
+    return np.vstack(blocks)
+
+
+class Shard:
+    """Searchable state of one subject. Immutable once built; a new version replaces it whole."""
+
+    def __init__(
+        self,
+        subject: str,
+        passages: list[Passage],
+        dense_index: Any,
+        keyword: KeywordIndex,
+    ) -> None:
+        self.subject = subject
+        self.passages = passages
+        self.dense_index = dense_index
+        self.keyword = keyword
+
+    @classmethod
+    def build(
+        cls,
+        subject: str,
+        passages: list[Passage],
+        vectors: Vectors,
+        params: dense.DenseIndexParams,
+    ) -> Shard:
+        index = dense.build_index(vectors, params)
+        keyword = KeywordIndex.build([keyword_text(p) for p in passages])
+        return cls(subject, passages, index, keyword)
+
+    def vectors(self) -> Vectors:
+        """The stored passage vectors (both index kinds keep them), for rebuilding a version."""
+        return np.asarray(self.dense_index.reconstruct_n(0, self.dense_index.ntotal), np.float32)
+
+    @property
+    def document_ids(self) -> set[str]:
+        return {p.doc_id for p in self.passages}
+
+    def candidates(
+        self, query_vector: Vectors | None, keyword_query: str, k_dense: int, k_keyword: int
+    ) -> ShardCandidates:
+        """Top documents by each signal; a count of 0 (or no vector) skips that search.
+
+        Passages are over-fetched 3x so that several passages of one document still leave
+        k distinct documents.
+        """
+        dense_hits: list[Hit] = []
+        if k_dense > 0 and query_vector is not None:
+            query = query_vector.reshape(1, -1)
+            scores, rows = dense.search(self.dense_index, query, 3 * k_dense)
+            dense_hits = self._documents(rows[0], scores[0], k_dense)
+        keyword_hits: list[Hit] = []
+        if k_keyword > 0:
+            rows_kw, scores_kw = self.keyword.search(keyword_query, 3 * k_keyword)
+            keyword_hits = self._documents(rows_kw, scores_kw, k_keyword)
+        return ShardCandidates(self.subject, dense_hits, keyword_hits)
+
+    def _documents(
+        self, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float32], k: int
+    ) -> list[Hit]:
+        """Passage rows to document hits: each document once, at its best passage's score."""
+        hits: dict[str, Hit] = {}
+        for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
+            if row < 0:
+                continue
+            passage = self.passages[row]
+            if passage.doc_id not in hits:
+                hits[passage.doc_id] = Hit(
+                    passage.doc_id, self.subject, passage.title, passage.text, float(score)
+                )
+            if len(hits) == k:
+                break
+        return list(hits.values())

@@ -1,0 +1,157 @@
+"""Shards on disk: versioned directories, a manifest written last, an atomically swapped pointer.
+
+    <index_dir>/<subject>/CURRENT              name of the serving version, replaced atomically
+    <index_dir>/<subject>/versions/v000003/    passages.jsonl, dense.faiss,
+                                               keyword/, manifest.json (last, with checksums)
+
+A reader follows CURRENT and verifies every checksum, so an interrupted build (no manifest,
+no CURRENT change) or a damaged file is refused at load and the previous version keeps serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import faiss
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from retrieval import dense
+from retrieval.errors import ShardLoadError
+from retrieval.keyword import KeywordIndex
+from retrieval.shard import Passage, Shard
+
+MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str
+    version: int
+    documents: int
+    passages: int
+    embedding_model: str
+    dimension: int
+    index_kind: dense.IndexKind
+    built_at: datetime
+    checksums: dict[str, str]
+
+    @property
+    def version_name(self) -> str:
+        return f"v{self.version:06d}"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksums(directory: Path) -> dict[str, str]:
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return {str(p.relative_to(directory)): sha256_of(p) for p in files}
+
+
+class ShardStore:
+    """Publishes and loads shard versions under one index directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def subjects(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / CURRENT).is_file())
+
+    def current_manifest(self, subject: str) -> Manifest:
+        version_dir = self._current_dir(subject)
+        return read_manifest(subject, version_dir)
+
+    def load(self, subject: str) -> tuple[Shard, Manifest]:
+        version_dir = self._current_dir(subject)
+        manifest = read_manifest(subject, version_dir)
+        verify_checksums(subject, version_dir, manifest)
+        return read_shard(subject, version_dir), manifest
+
+    def publish(self, shard: Shard, embedding_model: str) -> Manifest:
+        """Write `shard` as the next version, then point CURRENT at it."""
+        subject_dir = self.root / shard.subject
+        (subject_dir / "versions").mkdir(parents=True, exist_ok=True)
+        version = self._next_version(subject_dir)
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=subject_dir / "versions"))
+        write_shard(shard, staging)
+        manifest = Manifest(
+            subject=shard.subject,
+            version=version,
+            documents=len(shard.document_ids),
+            passages=len(shard.passages),
+            embedding_model=embedding_model,
+            dimension=int(shard.dense_index.d),
+            index_kind=dense.index_kind(shard.dense_index),
+            built_at=datetime.now(UTC),
+            checksums=checksums(staging),
+        )
+        write_atomically(staging / MANIFEST, manifest.model_dump_json(indent=2))
+        final = subject_dir / "versions" / manifest.version_name
+        staging.rename(final)
+        write_atomically(subject_dir / CURRENT, manifest.version_name)
+        return manifest
+
+    def _current_dir(self, subject: str) -> Path:
+        pointer = self.root / subject / CURRENT
+        if not pointer.is_file():
+            raise ShardLoadError(subject, f"no published version under {pointer.parent}")
+        return self.root / subject / "versions" / pointer.read_text().strip()
+
+    @staticmethod
+    def _next_version(subject_dir: Path) -> int:
+        names = [p.name for p in (subject_dir / "versions").glob("v[0-9]*")]
+        return max((int(n[1:]) for n in names), default=0) + 1
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_shard(shard: Shard, directory: Path) -> None:
+    with (directory / "passages.jsonl").open("w", encoding="utf-8") as handle:
+        for p in shard.passages:
+            handle.write(json.dumps([p.doc_id, p.title, p.text], ensure_ascii=False) + "\n")
+    faiss.write_index(shard.dense_index, str(directory / "dense.faiss"))
+    shard.keyword.save(directory / "keyword")
+
+
+def read_manifest(subject: str, version_dir: Path) -> Manifest:
+    try:
+        return Manifest.model_validate_json((version_dir / MANIFEST).read_text())
+    except FileNotFoundError as exc:
+        raise ShardLoadError(subject, f"{version_dir.name} has no manifest") from exc
+    except ValidationError as exc:
+        raise ShardLoadError(subject, f"{version_dir.name} manifest is invalid: {exc}") from exc
+
+
+def verify_checksums(subject: str, version_dir: Path, manifest: Manifest) -> None:
+    for name, expected in manifest.checksums.items():
+        path = version_dir / name
+        if not path.is_file():
+            raise ShardLoadError(subject, f"{version_dir.name}/{name} is missing")
+        if sha256_of(path) != expected:
+            raise ShardLoadError(subject, f"{version_dir.name}/{name} is corrupt (checksum)")
+
+
+def read_shard(subject: str, version_dir: Path) -> Shard:
+    with (version_dir / "passages.jsonl").open(encoding="utf-8") as handle:
+        passages = [Passage(d, subject, t, x) for d, t, x in map(json.loads, handle)]
+    index = faiss.read_index(str(version_dir / "dense.faiss"))
+    keyword = KeywordIndex.load(version_dir / "keyword", len(passages))
+    return Shard(subject, passages, index, keyword)

@@ -1,0 +1,36 @@
+"""Shared fixtures: small real slices of the project's demo curriculum, tiny indexes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+CURRICULUM = ROOT / "data" / "curriculum"
+
+
+def read_docs(subject: str) -> list[dict[str, str]]:
+    with gzip.open(CURRICULUM / f"{subject}.jsonl.gz", "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+@pytest.fixture(scope="session")
+def chemistry_docs() -> list[dict[str, str]]:
+    return read_docs("chemistry")
+
+
+@pytest.fixture(scope="session")
+def computing_docs() -> list[dict[str, str]]:
+    return read_docs("computing")
+
+
+def write_jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
