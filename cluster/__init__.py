@@ -1,0 +1,1 @@
+"""Cluster plumbing: settings, Redis and PostgreSQL access, metrics, health, the `tutor` CLI."""

@@ -1,0 +1,137 @@
+"""The `tutor` command line: run the cluster, build indexes, search, migrate, prepare models."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cluster import launcher
+from cluster.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+models_app = typer.Typer(no_args_is_help=True, help="Prepare the models the graph serves.")
+app.add_typer(models_app, name="models")
+
+IndexDir = Annotated[Path | None, typer.Option(help="Default: $DATA_DIR/indexes.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def up(
+    config: Annotated[Path, typer.Option(help="Serve config to deploy.")] = Path(
+        "serve_config.yaml"
+    ),
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for HEALTHY.")] = 900,
+    num_cpus: Annotated[int, typer.Option(help="CPUs the head offers.")] = os.cpu_count() or 2,
+) -> None:
+    """Start a local Ray head (if none runs), deploy CONFIG, wait until every node is healthy."""
+    settings = get_settings()
+    head = launcher.head_for(settings)
+    env = launcher.cluster_env(settings)
+    if not launcher.is_running(head):
+        typer.echo(f"starting Ray head (temp dir {head.temp_dir})")
+        launcher.start_head(head, env, num_cpus)
+    typer.echo(f"deploying {config}")
+    launcher.deploy(head, config, env)
+    try:
+        statuses = launcher.wait_until_running(head, timeout)
+    except (RuntimeError, TimeoutError) as exc:
+        fail(f"{exc}\nsee `serve status --address {head.dashboard_url}` and {head.temp_dir}")
+    typer.echo("healthy: " + ", ".join(sorted(statuses)))
+    typer.echo("tutor:     http://127.0.0.1:8000/api/v1/ai-tutor/query")
+    typer.echo(f"dashboard: {head.dashboard_url}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the Ray head that `tutor up` started (only its processes)."""
+    stopped = launcher.stop_head(launcher.head_for(get_settings()))
+    typer.echo(f"stopped {stopped} process(es)" if stopped else "no tutor Ray head was running")
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Deployment statuses of the running application."""
+    head = launcher.head_for(get_settings())
+    if not launcher.is_running(head):
+        fail("no tutor Ray head is running (start one with `tutor up`)", code=1)
+    app_state = launcher.applications(head).get(launcher.APP_NAME, {})
+    statuses = launcher.deployment_statuses(app_state)
+    if as_json:
+        typer.echo(json.dumps({"status": app_state.get("status"), "deployments": statuses}))
+        return
+    typer.echo(f"application {launcher.APP_NAME}: {app_state.get('status', 'NOT DEPLOYED')}")
+    for name, state in sorted(statuses.items()):
+        typer.echo(f"  {name:28} {state}")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending SQL migrations to DATABASE_URL."""
+    from cluster.migrate import migrate as run_migrations
+
+    url = get_settings().database_url
+    if url is None:
+        fail("DATABASE_URL is not set")
+    applied = run_migrations(str(url))
+    typer.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="JSONL or JSONL.gz corpus files.")],
+    subject: Annotated[str | None, typer.Option(help="Put every document in this shard.")] = None,
+    index_dir: IndexDir = None,
+    on_error: Annotated[str, typer.Option(help="skip: ingest the good lines; abort: none.")] = (
+        "skip"
+    ),
+) -> None:
+    """Build and publish a new shard version per subject found in PATHS."""
+    from cluster.ingest_command import run_ingest
+
+    if on_error not in ("skip", "abort"):
+        fail("--on-error must be skip or abort")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        fail(f"no such file: {', '.join(missing)}")
+    sys.exit(run_ingest(paths, subject, index_dir or get_settings().index_dir, on_error))
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="One query (or use --queries).")] = None,
+    queries: Annotated[Path | None, typer.Option(help="JSONL file with a `query` per line.")] = (
+        None
+    ),
+    subject: Annotated[str | None, typer.Option()] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100)] = 10,
+    index_dir: IndexDir = None,
+    mode: Annotated[str, typer.Option(help="dense, keyword, hybrid or rerank.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Search the indexes in this process (no Ray): one JSON line per query with --json."""
+    from cluster.search_command import run_search
+
+    if (query is None) == (queries is None):
+        fail("give either QUERY or --queries FILE")
+    run_search(query, queries, subject, k, index_dir or get_settings().index_dir, mode, as_json)
+
+
+@models_app.command("prepare")
+def models_prepare(
+    force: Annotated[bool, typer.Option(help="Rebuild even if present.")] = False,
+) -> None:
+    """Convert the shipped SmolLM2 GGUF into a vLLM-servable directory under $DATA_DIR/models."""
+    from models.prepare import prepare_smollm2
+
+    prepared = prepare_smollm2(get_settings().models_dir / "smollm2-135m-instruct", force=force)
+    typer.echo(f"{prepared.version} at {prepared.path}")

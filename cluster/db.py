@@ -1,0 +1,184 @@
+"""PostgreSQL access: a connection pool, user profiles, and the request log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from pydantic import BaseModel, Field
+
+from cluster.errors import DependencyDown, UserNotFound
+
+log = logging.getLogger(__name__)
+
+
+class UserProfile(BaseModel):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,128}$")
+    display_name: str = Field("", max_length=200)
+    class_level: int | None = Field(None, ge=1, le=13)
+    subjects: list[str] = Field(default_factory=list, max_length=20)
+    progress: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestLogRow:
+    request_id: str
+    endpoint: str
+    status: str
+    latency_ms: float
+    user_id: str | None = None
+    session_id: str | None = None
+    question: str | None = None
+    subject: str | None = None
+    query_class: str | None = None
+    route: str | None = None
+    model: str | None = None
+    model_version: str | None = None
+    cache_hit: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    source_ids: list[str] = field(default_factory=list)
+
+
+def open_pool(database_url: str, max_size: int) -> AsyncConnectionPool:
+    """A pool that opens lazily and keeps trying in the background when PostgreSQL is down."""
+    return AsyncConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        timeout=5.0,
+        kwargs={"autocommit": True},
+    )
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """PostgreSQL failures surface as `DependencyDown("database")` (a 503 at the API)."""
+    try:
+        yield
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise DependencyDown("database", f"{type(exc).__name__}: {exc}") from exc
+
+
+class Users:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def upsert(self, profile: UserProfile) -> UserProfile:
+        with database_errors():
+            return await self._upsert(profile)
+
+    async def get(self, user_id: str) -> UserProfile:
+        with database_errors():
+            row = await self._select(user_id)
+        if row is None:
+            raise UserNotFound(user_id)
+        return UserProfile.model_validate(row)
+
+    async def _upsert(self, profile: UserProfile) -> UserProfile:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                """INSERT INTO users (id, display_name, class_level, subjects, progress)
+                VALUES (%s, %s, %s, %s, %s)
+                ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name,
+                    class_level = EXCLUDED.class_level, subjects = EXCLUDED.subjects,
+                    progress = EXCLUDED.progress, updated_at = now()""",
+                (
+                    profile.id,
+                    profile.display_name,
+                    profile.class_level,
+                    profile.subjects,
+                    Jsonb(profile.progress),
+                ),
+            )
+        return profile
+
+    async def _select(self, user_id: str) -> dict[str, Any] | None:
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                "SELECT id, display_name, class_level, subjects, progress FROM users WHERE id = %s",
+                (user_id,),
+            )
+            return await cur.fetchone()
+
+
+class RequestLog:
+    """Buffers rows and writes them in batches off the request path.
+
+    The log is observability, not user data: when PostgreSQL is down, rows beyond the buffer
+    are dropped and counted (`dropped`) rather than slowing or failing answers.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool, max_buffer: int = 10_000) -> None:
+        self._pool = pool
+        self._queue: asyncio.Queue[RequestLogRow] = asyncio.Queue(max_buffer)
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.written = 0
+
+    def record(self, row: RequestLogRow) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain_forever())
+        try:
+            self._queue.put_nowait(row)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def flush(self) -> None:
+        """Wait until every row recorded so far has been written (or dropped)."""
+        await self._queue.join()
+
+    async def _drain_forever(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 500:
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+            for _ in batch:
+                self._queue.task_done()
+
+    async def _write(self, batch: list[RequestLogRow]) -> None:
+        try:
+            async with self._pool.connection() as conn, conn.cursor() as cur:
+                await cur.executemany(INSERT_LOG, [log_params(r) for r in batch])
+            self.written += len(batch)
+        except (psycopg.Error, TimeoutError) as exc:
+            self.dropped += len(batch)
+            log.warning("request log: %d rows dropped, PostgreSQL unavailable: %s", len(batch), exc)
+
+
+INSERT_LOG = """INSERT INTO request_log (request_id, endpoint, status, latency_ms, user_id,
+    session_id, question, subject, query_class, route, model, model_version, cache_hit,
+    prompt_tokens, completion_tokens, source_ids)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+
+
+def log_params(row: RequestLogRow) -> tuple[Any, ...]:
+    return (
+        row.request_id,
+        row.endpoint,
+        row.status,
+        row.latency_ms,
+        row.user_id,
+        row.session_id,
+        row.question,
+        row.subject,
+        row.query_class,
+        row.route,
+        row.model,
+        row.model_version,
+        row.cache_hit,
+        row.prompt_tokens,
+        row.completion_tokens,
+        row.source_ids,
+    )

@@ -1,0 +1,47 @@
+"""Errors of the cluster layer (sessions, users, dependencies); the ingress maps them to HTTP.
+
+ClusterError
+├── SessionNotFound      no such session (unknown, ended or expired)
+├── SessionForbidden     the session belongs to another user
+├── UserNotFound         no such user profile
+└── DependencyDown       a required service (Redis, PostgreSQL) does not answer
+"""
+
+from __future__ import annotations
+
+
+class ClusterError(Exception):
+    """Base of the cluster layer's failures."""
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # Errors cross Ray process boundaries pickled; rebuild them from their own arguments
+        # (the default uses the message alone and fails for these constructors).
+        return (type(self), getattr(self, "init_args", self.args))
+
+
+class SessionNotFound(ClusterError):
+    def __init__(self, session_id: str) -> None:
+        self.init_args = (session_id,)
+        super().__init__(f"no active session {session_id!r} (unknown, ended or expired)")
+        self.session_id = session_id
+
+
+class SessionForbidden(ClusterError):
+    def __init__(self, session_id: str) -> None:
+        self.init_args = (session_id,)
+        super().__init__(f"session {session_id!r} belongs to another user")
+        self.session_id = session_id
+
+
+class UserNotFound(ClusterError):
+    def __init__(self, user_id: str) -> None:
+        self.init_args = (user_id,)
+        super().__init__(f"no user {user_id!r}")
+        self.user_id = user_id
+
+
+class DependencyDown(ClusterError):
+    def __init__(self, component: str, problem: str) -> None:
+        self.init_args = (component, problem)
+        super().__init__(f"{component} is unavailable: {problem}")
+        self.component = component

@@ -1,0 +1,83 @@
+"""Component health: run probes with a deadline, report the seed's JSON shape, decide readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+Probe = Callable[[], Awaitable[dict[str, Any]]]
+VERSION = "0.1.0"
+# Statuses that still let the node take traffic; "disabled" = not configured, by choice.
+SERVING = frozenset({"healthy", "degraded", "disabled"})
+
+
+async def run_probe(probe: Probe, timeout_s: float) -> dict[str, Any]:
+    """A probe's report with its latency; a probe that raises or hangs reports unhealthy."""
+    start = time.perf_counter()
+    try:
+        report = await asyncio.wait_for(probe(), timeout_s)
+    except TimeoutError:
+        report = {"status": "unhealthy", "error": f"no answer within {timeout_s:.0f}s"}
+    except Exception as exc:  # noqa: BLE001 - any failure of a dependency is its ill health
+        report = {"status": "unhealthy", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    report.setdefault("status", "healthy")
+    report.setdefault("latency_ms", round((time.perf_counter() - start) * 1000, 2))
+    return report
+
+
+async def check_all(probes: dict[str, Probe], timeout_s: float = 3.0) -> dict[str, Any]:
+    names = list(probes)
+    reports = await asyncio.gather(*(run_probe(probes[n], timeout_s) for n in names))
+    return report_of(dict(zip(names, reports, strict=True)))
+
+
+def report_of(components: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The seed's health shape: overall status, version, time, and each component."""
+    return {
+        "status": overall_status(components),
+        "version": VERSION,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "components": components,
+    }
+
+
+def overall_status(components: dict[str, dict[str, Any]]) -> str:
+    statuses = {c["status"] for c in components.values()}
+    if statuses <= {"healthy", "disabled"}:
+        return "healthy"
+    if statuses <= SERVING:
+        return "degraded"
+    return "unhealthy"
+
+
+def failing(components: dict[str, dict[str, Any]]) -> list[str]:
+    """Components that stop the node being ready: any that is neither serving nor disabled."""
+    return sorted(name for name, c in components.items() if c["status"] not in SERVING)
+
+
+def disabled(reason: str) -> Probe:
+    async def probe() -> dict[str, Any]:
+        return {"status": "disabled", "detail": reason}
+
+    return probe
+
+
+def vector_store_summary(components: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One `vector_store` entry over the `shard:<subject>` components (the seed's shape)."""
+    shards = {k.split(":", 1)[1]: v for k, v in components.items() if k.startswith("shard:")}
+    healthy = [s for s in shards.values() if s["status"] == "healthy"]
+    status = "healthy" if len(healthy) == len(shards) else "degraded" if healthy else "unhealthy"
+    return {
+        "status": status if shards else "unhealthy",
+        "documents": sum(s.get("documents", 0) for s in healthy),
+        "shards": shards,
+    }
+
+
+def fold_shards(components: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Shards reported under `vector_store`: one damaged subject degrades it, not readiness."""
+    rest = {k: v for k, v in components.items() if not k.startswith("shard:")}
+    return {**rest, "vector_store": vector_store_summary(components)}

@@ -1,0 +1,160 @@
+"""Starting and stopping the local Ray head that `tutor up` uses, and deploying to it.
+
+Everything here avoids the host-wide traps of Ray on a shared machine (docs/OPERATIONS.md):
+its own temp dir and ports (Redis owns 6379), loopback only, no token auth locally, and
+`tutor down` stops only the processes of this head, found by their session directory, never
+`ray stop` (which kills every Ray process on the host).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from dotenv import dotenv_values
+
+from cluster.settings import Settings
+
+GCS_PORT = 6390
+DASHBOARD_PORT = 8265
+METRICS_PORT = 8090
+APP_NAME = "tutor"
+
+# Measured fixes for Ray on small shared hosts (../shared/RAY-ON-THIS-MACHINE.md).
+RAY_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_worker_niceness": "0",
+    "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "30",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+@dataclass(frozen=True)
+class Head:
+    temp_dir: Path
+    gcs_address: str = f"127.0.0.1:{GCS_PORT}"
+    dashboard_url: str = f"http://127.0.0.1:{DASHBOARD_PORT}"
+
+
+def head_for(settings: Settings) -> Head:
+    return Head(temp_dir=settings.data_dir.resolve() / "ray")
+
+
+def cluster_env(settings: Settings, env_file: Path = Path(".env")) -> dict[str, str]:
+    """The environment the head (and so every replica) inherits: .env, then Ray's fixes."""
+    from_file = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    return {
+        **os.environ,
+        **from_file,
+        **RAY_ENV,
+        "DATA_DIR": str(settings.data_dir.resolve()),
+    }
+
+
+def head_processes(head: Head) -> list[psutil.Process]:
+    """This head's daemons (gcs, raylet, dashboard, ...): their command lines name its temp dir."""
+    marker = str(head.temp_dir)
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if marker in cmdline and proc.pid != os.getpid():
+            found.append(proc)
+    return found
+
+
+def is_running(head: Head) -> bool:
+    try:
+        return httpx.get(f"{head.dashboard_url}/api/version", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_head(head: Head, env: dict[str, str], num_cpus: int) -> None:
+    head.temp_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        ray_executable(),
+        "start",
+        "--head",
+        f"--port={GCS_PORT}",
+        "--node-ip-address=127.0.0.1",
+        "--dashboard-host=127.0.0.1",
+        f"--dashboard-port={DASHBOARD_PORT}",
+        f"--metrics-export-port={METRICS_PORT}",
+        f"--num-cpus={num_cpus}",
+        f"--temp-dir={head.temp_dir}",
+        "--disable-usage-stats",
+    ]
+    subprocess.run(command, env=env, check=True)
+
+
+def ray_executable(name: str = "ray") -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def deploy(head: Head, config: Path, env: dict[str, str]) -> None:
+    command = [ray_executable("serve"), "deploy", str(config), f"--address={head.dashboard_url}"]
+    subprocess.run(command, env=env, check=True)
+
+
+def applications(head: Head) -> dict[str, Any]:
+    response = httpx.get(f"{head.dashboard_url}/api/serve/applications/", timeout=10)
+    response.raise_for_status()
+    apps: dict[str, Any] = response.json().get("applications", {})
+    return apps
+
+
+def deployment_statuses(app: dict[str, Any]) -> dict[str, str]:
+    return {name: d["status"] for name, d in app.get("deployments", {}).items()}
+
+
+def wait_until_running(head: Head, timeout_s: float, poll_s: float = 3.0) -> dict[str, str]:
+    """Block until the app is RUNNING with every deployment HEALTHY; raise on failure/timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app = applications(head).get(APP_NAME, {})
+        status, statuses = app.get("status"), deployment_statuses(app)
+        if status == "RUNNING" and statuses and set(statuses.values()) == {"HEALTHY"}:
+            return statuses
+        if status == "DEPLOY_FAILED":
+            raise RuntimeError(f"deploy failed: {app.get('message', '')}")
+        time.sleep(poll_s)
+    raise TimeoutError(f"not healthy after {timeout_s:.0f}s: {json.dumps(statuses)}")
+
+
+def stop_head(head: Head, timeout_s: float = 20.0) -> int:
+    """Terminate this head's daemons and their children (the workers); returns how many."""
+    procs = head_processes(head)
+    family = {p.pid: p for parent in procs for p in [parent, *safe_children(parent)]}
+    for proc in family.values():
+        with_ignored_gone(proc.terminate)
+    _, alive = psutil.wait_procs(list(family.values()), timeout=timeout_s)
+    for proc in alive:
+        with_ignored_gone(proc.kill)
+    return len(family)
+
+
+def safe_children(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        children: list[psutil.Process] = proc.children(recursive=True)
+        return children
+    except psutil.NoSuchProcess:
+        return []
+
+
+def with_ignored_gone(action: Any) -> None:
+    with contextlib.suppress(psutil.NoSuchProcess):  # already exited: the goal
+        action()

@@ -1,0 +1,182 @@
+"""Conversation sessions: the `SessionStore` seam and its Redis and in-memory backends."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, Field
+
+from cluster.errors import DependencyDown, SessionNotFound
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def new_session_id() -> str:
+    """192 random bits, URL-safe: unguessable, so knowing one id reveals nothing of another."""
+    return secrets.token_urlsafe(24)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+    at: datetime = Field(default_factory=now)
+    source_ids: list[str] = Field(default_factory=list)
+
+
+class Session(BaseModel):
+    id: str
+    user_id: str
+    created_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now)
+    turns: list[Turn] = Field(default_factory=list)
+    summary: str = ""
+    profile: dict[str, Any] = Field(default_factory=dict)
+
+
+class SessionStore(Protocol):
+    """Where active sessions live, shared by every ingress replica.
+
+    Contract: `get` returns None for an unknown or expired id; `append` and `end` raise
+    `SessionNotFound` for one. Every write refreshes the idle expiry. `end` removes the session
+    and returns its last state (for archiving). Backend failures raise the backend's error.
+    """
+
+    kind: str
+
+    async def create(self, user_id: str, profile: dict[str, Any]) -> Session: ...
+
+    async def get(self, session_id: str) -> Session | None: ...
+
+    async def append(self, session_id: str, turns: list[Turn]) -> None: ...
+
+    async def end(self, session_id: str) -> Session | None: ...
+
+    async def ping(self) -> None: ...
+
+
+@contextmanager
+def redis_errors() -> Iterator[None]:
+    """Redis failures surface as `DependencyDown("redis")`, which the API maps to a 503."""
+    try:
+        yield
+    except aioredis.RedisError as exc:
+        raise DependencyDown("redis", f"{type(exc).__name__}: {exc}") from exc
+
+
+class RedisSessionStore:
+    """A session is a JSON document under one key with an idle TTL; turns are appended with a
+    Lua-free WATCH/MULTI transaction so that two replicas writing one session never lose a turn."""
+
+    kind = "redis"
+
+    def __init__(self, client: aioredis.Redis, ttl_s: int, prefix: str = "tutor:session:") -> None:
+        self._redis = client
+        self._ttl_s = ttl_s
+        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, ttl_s: int, prefix: str = "tutor:session:") -> RedisSessionStore:
+        client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        return cls(client, ttl_s, prefix)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    def _key(self, session_id: str) -> str:
+        return self._prefix + session_id
+
+    async def create(self, user_id: str, profile: dict[str, Any]) -> Session:
+        session = Session(id=new_session_id(), user_id=user_id, profile=profile)
+        with redis_errors():
+            await self._redis.set(self._key(session.id), session.model_dump_json(), ex=self._ttl_s)
+        return session
+
+    async def get(self, session_id: str) -> Session | None:
+        with redis_errors():
+            raw = await self._redis.get(self._key(session_id))
+        return None if raw is None else Session.model_validate_json(raw)
+
+    async def append(self, session_id: str, turns: list[Turn]) -> None:
+        with redis_errors():
+            await self._append(self._key(session_id), session_id, turns)
+
+    async def _append(self, key: str, session_id: str, turns: list[Turn]) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise SessionNotFound(session_id)
+                    session = with_turns(Session.model_validate_json(raw), turns)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(key, session.model_dump_json(), ex=self._ttl_s)
+                    await pipe.execute()
+                    return
+                except aioredis.WatchError:
+                    continue  # another replica wrote this session meanwhile: re-read, re-apply
+
+    async def end(self, session_id: str) -> Session | None:
+        with redis_errors():
+            raw = await self._redis.getdel(self._key(session_id))
+        if raw is None:
+            raise SessionNotFound(session_id)
+        return Session.model_validate_json(raw)
+
+    async def ping(self) -> None:
+        with redis_errors():
+            await self._redis.ping()
+
+
+class MemorySessionStore:
+    """Sessions in one process's memory with idle expiry; the embedded default's engine."""
+
+    kind = "memory"
+
+    def __init__(self, ttl_s: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._sessions: dict[str, tuple[float, Session]] = {}
+
+    async def create(self, user_id: str, profile: dict[str, Any]) -> Session:
+        session = Session(id=new_session_id(), user_id=user_id, profile=profile)
+        self._sessions[session.id] = (self._clock() + self._ttl_s, session)
+        return session
+
+    async def get(self, session_id: str) -> Session | None:
+        entry = self._sessions.get(session_id)
+        if entry is None or entry[0] <= self._clock():
+            self._sessions.pop(session_id, None)
+            return None
+        return entry[1]
+
+    async def append(self, session_id: str, turns: list[Turn]) -> None:
+        session = await self.get(session_id)
+        if session is None:
+            raise SessionNotFound(session_id)
+        self._sessions[session_id] = (self._clock() + self._ttl_s, with_turns(session, turns))
+
+    async def end(self, session_id: str) -> Session | None:
+        session = await self.get(session_id)
+        if session is None:
+            raise SessionNotFound(session_id)
+        del self._sessions[session_id]
+        return session
+
+    async def ping(self) -> None:
+        return None
+
+
+def with_turns(session: Session, turns: list[Turn]) -> Session:
+    return session.model_copy(update={"turns": [*session.turns, *turns], "updated_at": now()})

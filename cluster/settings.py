@@ -1,0 +1,72 @@
+"""The one settings object: environment, secrets and paths, validated at start-up.
+
+Every variable is documented in `.env.example` and `docs/CONFIGURATION.md`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "staging", "production"]
+
+# Values copied from .env.example that must never reach staging or production.
+PLACEHOLDER_SECRETS = frozenset({"changeme", "sk-changeme", "sk-...", "replace-me"})
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration read from the environment (and `.env`, if present)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Environment = Field(
+        "development", description="development relaxes the required services and secrets."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: Path = Field(
+        Path("var"), description="Where prepared models, indexes and Ray temp files live."
+    )
+    redis_url: RedisDsn | None = Field(
+        None, description="Session store and shared caches; unset = embedded Ray actor store."
+    )
+    database_url: PostgresDsn | None = Field(
+        None, description="Users and the request log; unset = request log disabled."
+    )
+    db_pool_max_size: int = Field(4, ge=1, le=100)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = Field(
+        None, description="Any OpenAI-compatible server; unset = api.openai.com."
+    )
+    session_ttl_s: int = Field(3600, gt=0, description="Idle expiry of a session.")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_outside_development(self) -> Settings:
+        if self.environment == "development":
+            return self
+        key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
+        if key is not None and key in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                f"OPENAI_API_KEY is a placeholder; set a real key for {self.environment}"
+            )
+        for name in ("redis_url", "database_url"):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name.upper()} must be set when ENVIRONMENT={self.environment}")
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir.resolve() / "indexes"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir.resolve() / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once; a bad value stops start-up naming the variable."""
+    return Settings()

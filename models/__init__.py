@@ -1,0 +1,1 @@
+"""Model-side logic with no Ray in it: backends, routing, prompts, model preparation."""

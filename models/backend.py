@@ -1,0 +1,81 @@
+"""The LLM backend seam: one protocol for vLLM, OpenAI-compatible servers and any other engine."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    messages: list[ChatMessage]
+    max_tokens: int = 256
+    temperature: float = 0.0
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class GenerationChunk:
+    """A text delta. The last chunk of a stream carries `finish_reason` and the token counts."""
+
+    text: str
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What produced an answer: the served name and the exact version (path/hash or upstream id)."""
+
+    backend: str
+    model: str
+    version: str
+
+
+class LLMBackend(ABC):
+    """Streams a chat completion.
+
+    Contract:
+    - `stream` yields `GenerationChunk`s in order; the final chunk has `finish_reason` set.
+    - Before the first chunk, a failure raises a `models.errors.ModelError` subclass, so the
+      caller may retry or fall back. After the first chunk, a failure raises
+      `StreamInterrupted`: the caller has already shown tokens and must say the answer broke.
+    - Cancellation: when the consumer stops iterating (`aclose()` or task cancellation), the
+      backend aborts the generation upstream and frees what it holds.
+    - `check` is a cheap liveness probe; it raises a `ModelError` when the backend cannot serve.
+    """
+
+    info: ModelInfo
+
+    @abstractmethod
+    def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]: ...
+
+    @abstractmethod
+    async def check(self) -> None: ...
+
+    async def describe(self) -> ModelInfo:
+        return self.info
+
+    async def close(self) -> None:  # noqa: B027 - optional hook; most backends hold nothing
+        """Free engines and connections; the backend is unusable afterwards."""
+
+
+async def complete(backend: LLMBackend, request: GenerationRequest) -> tuple[str, GenerationChunk]:
+    """Collect a whole stream: (text, final chunk)."""
+    parts: list[str] = []
+    last = GenerationChunk(text="")
+    async for chunk in backend.stream(request):
+        parts.append(chunk.text)
+        last = chunk
+    return "".join(parts), last

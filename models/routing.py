@@ -1,0 +1,75 @@
+"""Model selection: classify a question, then walk the configured policy's backend chain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+QueryClass = Literal["simple_factual", "complex_reasoning", "curriculum", "practice"]
+QUERY_CLASSES: tuple[QueryClass, ...] = (
+    "simple_factual",
+    "complex_reasoning",
+    "curriculum",
+    "practice",
+)
+
+_PRACTICE = re.compile(
+    r"\b(quiz me|test me|practi[cs]e (question|problem|exercise)s?|give me \w* ?(question|problem|"
+    r"exercise)s?|(make|write|generate|create) (me )?(a |some )?\w* ?(quiz|question|problem|"
+    r"exercise|worksheet)s?|flashcards?)\b",
+    re.IGNORECASE,
+)
+_COMPLEX = re.compile(
+    r"\b(why|how (do|does|did|can|could|would|is|are)|compare|contrast|difference between|"
+    r"what would happen|explain (how|why)|prove|analy[sz]e|evaluate|step by step|derive|"
+    r"relationship between|advantages|disadvantages|pros and cons)\b",
+    re.IGNORECASE,
+)
+_CURRICULUM = re.compile(
+    r"\b(our|my) (class|lesson|unit|syllabus|curriculum|textbook|course|teacher)\b|"
+    r"\b(syllabus|curriculum|in class|for the exam|homework|according to the (lesson|unit|text))\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Classification:
+    query_class: QueryClass
+    rule: str  # which rule decided, reported as the answer's `route`
+
+
+def classify(question: str) -> Classification:
+    """Rules in priority order: an explicit practice request, then curriculum references,
+    then reasoning cues (or a long question), else a simple factual question."""
+    if _PRACTICE.search(question):
+        return Classification("practice", "practice-request")
+    if _CURRICULUM.search(question):
+        return Classification("curriculum", "curriculum-reference")
+    if _COMPLEX.search(question):
+        return Classification("complex_reasoning", "reasoning-cue")
+    if len(question.split()) > 30:
+        return Classification("complex_reasoning", "long-question")
+    return Classification("simple_factual", "default-factual")
+
+
+class RoutePolicy(BaseModel):
+    """Class -> ordered backend names (primary first, then fallbacks); `user_config`-tunable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    routes: dict[QueryClass, list[str]] = Field(
+        default_factory=lambda: {c: ["local"] for c in QUERY_CLASSES},
+        description="Backend names per query class, tried in order.",
+    )
+    default: list[str] = Field(default_factory=lambda: ["local"])
+
+    def chain(self, query_class: QueryClass, deployed: Iterable[str]) -> list[str]:
+        """The configured chain restricted to deployed backends (a route may name one that
+        this deployment does not run, e.g. an OpenAI tier without a key)."""
+        available = set(deployed)
+        chain = [b for b in self.routes.get(query_class, self.default) if b in available]
+        return chain or [b for b in self.default if b in available]
