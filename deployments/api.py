@@ -1,0 +1,253 @@
+"""The HTTP surface of the ingress node: routes, request validation, and error mapping.
+
+Built by `build_api(service, ...)`, so the same app runs inside the Serve ingress replica and in a
+plain uvicorn process (the single-process baseline and the unit tests). Every error body is
+`{"error": {"type", "message"}}`; client mistakes are 4xx, never 500.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from cluster import health
+from cluster.db import UserProfile
+from cluster.errors import ClusterError, SessionForbidden, SessionNotFound, UserNotFound
+from cluster.service import Answer, Query, TutorService
+from cluster.sessions import SESSION_ID
+from models.errors import ModelError
+from retrieval.errors import InvalidQueryError, RetrievalError, UnknownSubjectError
+
+SessionId = Annotated[str, Path(pattern=SESSION_ID.pattern, description="32 URL-safe characters")]
+USER_ID = r"^[A-Za-z0-9_.@-]{1,128}$"
+UserId = Annotated[str, Field(pattern=USER_ID)]
+UserIdPath = Annotated[str, Path(pattern=USER_ID)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
+
+class QueryBody(Strict):
+    question: str = Field(min_length=1, max_length=4000)
+    session_id: str | None = Field(None, pattern=SESSION_ID.pattern)
+    user_id: UserId | None = None
+    subject: str | None = Field(None, max_length=64)
+    k: int = Field(5, ge=1, le=20, description="How many sources to return.")
+    stream: bool = False
+
+
+class SearchBody(Strict):
+    query: str = Field(min_length=1, max_length=4000)
+    subject: str | None = Field(None, max_length=64)
+    k: int = Field(10, ge=1, le=50)
+
+
+class ProfileBody(Strict):
+    display_name: str = Field("", max_length=200)
+    class_level: int | None = Field(None, ge=1, le=13)
+    subjects: list[str] = Field(default_factory=list, max_length=20)
+    progress: dict[str, Any] = Field(default_factory=dict)
+
+
+class SessionStartBody(Strict):
+    user_id: UserId | None = None
+
+
+class SessionEndBody(Strict):
+    session_id: str = Field(pattern=SESSION_ID.pattern)
+    user_id: UserId | None = None
+
+
+# Exception class -> (HTTP status, error type); the first matching base wins.
+ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
+    (InvalidQueryError, 422, "invalid_query"),
+    (UnknownSubjectError, 422, "unknown_subject"),
+    (SessionNotFound, 404, "session_not_found"),
+    (SessionForbidden, 403, "session_forbidden"),
+    (UserNotFound, 404, "user_not_found"),
+    (RetrievalError, 503, "retrieval_unavailable"),
+    (ModelError, 503, "model_unavailable"),
+    (ClusterError, 503, "dependency_unavailable"),
+]
+
+
+def error_body(kind: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"type": kind, "message": message, **extra}}
+
+
+def describe_validation(exc: RequestValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"] if p not in ("body", "path"))
+        problems.append(f"{where}: {err['msg']}" if where else err["msg"])
+    return "; ".join(problems)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_request", describe_validation(exc)), 422)
+
+    for exc_type, status, kind in ERROR_STATUS:
+        app.add_exception_handler(exc_type, _handler(status, kind))
+
+
+def _handler(status: int, kind: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(error_body(kind, str(exc)), status)
+
+    return handle
+
+
+class FormAsJson:
+    """`curl -d '{...}'` sends form encoding; this API takes no forms, so such a body is read as
+    the JSON it almost always is (and a non-JSON body still gets a clear 422)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["headers"] = [
+                (k, b"application/json")
+                if k == b"content-type" and v.startswith(b"application/x-www-form-urlencoded")
+                else (k, v)
+                for k, v in scope["headers"]
+            ]
+        await self.app(scope, receive, send)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    done = answer.done
+    return {
+        "answer": answer.text,
+        "session_id": answer.session_id,
+        "sources": answer.sources,
+        "model": done.get("model"),
+        "model_version": done.get("model_version"),
+        "route": done.get("route"),
+        "query_class": done.get("query_class"),
+        "cache": {"hit": False},
+        "timings_ms": done.get("timings_ms", {}),
+        "usage": done.get("usage", {}),
+        "degraded": answer.degraded,
+    }
+
+
+async def prepend(
+    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
+) -> AsyncIterator[dict[str, Any]]:
+    yield first
+    async for event in rest:
+        yield event
+
+
+async def sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+    async for event in events:
+        yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+
+
+HealthReport = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def build_api(
+    service: TutorService, health_report: HealthReport, metrics_text: Callable[[], Awaitable[str]]
+) -> FastAPI:
+    app = FastAPI(title="AI tutor", version=health.VERSION)
+    app.add_middleware(FormAsJson)
+    install_error_handlers(app)
+    add_tutor_routes(app, service)
+    add_health_routes(app, health_report, metrics_text)
+    return app
+
+
+def add_tutor_routes(app: FastAPI, service: TutorService) -> None:
+    @app.post("/api/v1/ai-tutor/query", response_model=None)
+    async def query(body: QueryBody) -> dict[str, Any] | StreamingResponse | JSONResponse:
+        q = Query(body.question, body.session_id, body.user_id, body.subject, body.k)
+        events = service.ask(q)
+        # The first event (sources) comes after every check of the request, so a client's
+        # mistake is raised here, as a 4xx, before a streamed response has begun.
+        first = await anext(events)
+        if body.stream:
+            return StreamingResponse(sse(prepend(first, events)), media_type="text/event-stream")
+        answer = Answer(session_id=body.session_id)
+        async for event in prepend(first, events):
+            answer.absorb(event)
+        if answer.error is not None:
+            return JSONResponse({**answer_json(answer), "error": answer.error}, 503)
+        return answer_json(answer)
+
+    @app.post("/api/v1/retrieval/search")
+    async def search(body: SearchBody) -> dict[str, Any]:
+        outcome = await service.search(body.query, body.subject, body.k)
+        results = [
+            {"id": h.doc_id, "title": h.title, "subject": h.subject, "score": h.score}
+            for h in outcome.hits
+        ]
+        return {"results": results, "degraded": outcome.degraded, "timings_ms": outcome.timings_ms}
+
+    @app.post("/api/v1/ai-tutor/session/start", status_code=201)
+    async def start(body: SessionStartBody) -> dict[str, Any]:
+        session = await service.start_session(body.user_id)
+        return {
+            "session_id": session.id,
+            "user_id": session.user_id,
+            "created_at": session.created_at.isoformat(),
+            "profile": session.profile,
+        }
+
+    @app.post("/api/v1/ai-tutor/session/end")
+    async def end(body: SessionEndBody) -> dict[str, Any]:
+        session = await service.end_session(body.session_id, body.user_id)
+        return {"session_id": session.id, "ended": True, "turns": len(session.turns)}
+
+    @app.put("/api/v1/users/{user_id}")
+    async def put_user(user_id: UserIdPath, body: ProfileBody) -> dict[str, Any]:
+        profile = UserProfile(id=user_id, **body.model_dump())
+        return (await service.save_profile(profile)).model_dump()
+
+    @app.get("/api/v1/users/{user_id}")
+    async def get_user(user_id: UserIdPath) -> dict[str, Any]:
+        return (await service.profile(user_id)).model_dump()
+
+    @app.get("/api/v1/ai-tutor/session/{session_id}")
+    async def get_session(session_id: SessionId, user_id: str | None = None) -> dict[str, Any]:
+        session = await service.session(session_id, user_id)
+        return session.model_dump(mode="json")
+
+
+def add_health_routes(
+    app: FastAPI, health_report: HealthReport, metrics_text: Callable[[], Awaitable[str]]
+) -> None:
+    @app.get("/health")
+    @app.get("/api/v1/ai-tutor/health")
+    async def basic() -> dict[str, Any]:
+        report = await health_report()
+        return {k: report[k] for k in ("status", "version", "timestamp")}
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/health/ready")
+    async def ready() -> JSONResponse:
+        report = await health_report()
+        failing = health.failing(report["components"])
+        return JSONResponse({"ready": not failing, "failing": failing}, 503 if failing else 200)
+
+    @app.get("/health/detailed")
+    async def detailed() -> dict[str, Any]:
+        return await health_report()
+
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(await metrics_text(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,99 @@
+"""Graph node: the HTTP ingress. Holds a `TutorService` per replica and serves `build_api`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from ray.serve.handle import DeploymentHandle
+
+from cluster import health
+from cluster.db import RequestLog, Users, open_pool
+from cluster.embedded_store import RayActorSessionStore
+from cluster.metrics import RayMetrics
+from cluster.metrics_relay import ray_metrics_text
+from cluster.service import TutorService
+from cluster.sessions import RedisSessionStore, SessionStore
+from cluster.settings import Settings, get_settings
+from deployments.api import build_api
+from models.router import QueryPlan, SearchOutcome
+
+log = logging.getLogger(__name__)
+
+
+class HandleRouter:
+    """The router deployment seen through its handle, as `cluster.service.Router`."""
+
+    def __init__(self, handle: DeploymentHandle) -> None:
+        self._handle = handle
+        # Configured once and kept: each .options() call builds a new handle.
+        self._streaming = handle.options(stream=True)
+
+    async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
+        outcome: SearchOutcome = await self._handle.search.remote(question, subject, k)
+        return outcome
+
+    def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
+        # A stream=True handle returns a DeploymentResponseGenerator: an async iterator.
+        events: AsyncIterator[dict[str, Any]] = self._streaming.answer.remote(plan)  # type: ignore[assignment]
+        return events
+
+
+def session_store(settings: Settings) -> SessionStore:
+    if settings.redis_url is not None:
+        return RedisSessionStore.from_url(str(settings.redis_url), settings.session_ttl_s)
+    return RayActorSessionStore(settings.session_ttl_s)
+
+
+class TutorIngress:
+    async def __init__(self, router: DeploymentHandle) -> None:  # type: ignore[misc]
+        # Serve awaits an async constructor, so the pool can be opened here.
+        settings = get_settings()
+        self._router = router
+        self._sessions = session_store(settings)
+        self._pool: AsyncConnectionPool | None = None
+        users, request_log = None, None
+        if settings.database_url is not None:
+            self._pool = open_pool(str(settings.database_url), settings.db_pool_max_size)
+            await self._pool.open(wait=False)  # PostgreSQL down at start must not block serving
+            users, request_log = Users(self._pool), RequestLog(self._pool)
+        self.service = TutorService(
+            HandleRouter(router), self._sessions, users, request_log, RayMetrics()
+        )
+
+    def __serve_build_asgi_app__(self) -> Any:
+        return build_api(self.service, self.health_report, ray_metrics_text)
+
+    async def health_report(self) -> dict[str, Any]:
+        own = await health.check_all(self._probes())
+        remote: dict[str, Any] = await self._router.components.remote()
+        return health.report_of({**own["components"], **health.fold_shards(remote)})
+
+    def _probes(self) -> dict[str, health.Probe]:
+        probes: dict[str, health.Probe] = {"session_store": self._session_probe}
+        if self._sessions.kind != "redis":
+            probes["redis"] = health.disabled("REDIS_URL unset: sessions in an embedded Ray actor")
+        else:
+            probes["redis"] = self._session_probe
+        if self._pool is None:
+            probes["database"] = health.disabled("DATABASE_URL unset: request log off")
+        else:
+            probes["database"] = self._database_probe
+        return probes
+
+    async def _session_probe(self) -> dict[str, Any]:
+        await self._sessions.ping()
+        return {"status": "healthy", "backend": self._sessions.kind}
+
+    async def _database_probe(self) -> dict[str, Any]:
+        assert self._pool is not None
+        async with self._pool.connection(timeout=2.0) as conn:
+            await conn.execute("SELECT 1")
+        log_stats = self.service.request_log
+        return {"status": "healthy", "request_log_dropped": log_stats.dropped if log_stats else 0}
+
+    async def __del__(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()

@@ -1,0 +1,84 @@
+"""Graph node: one LLM backend (a vLLM engine or an OpenAI-compatible tier), swappable live.
+
+The backend spec is the deployment's `user_config`: `serve deploy` with a new model directory or
+version calls `reconfigure`, which loads the new backend beside the old one, switches new
+requests to it, and closes the old one once its in-flight streams have finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from models.backend import GenerationChunk, GenerationRequest, LLMBackend, ModelInfo
+from models.errors import BackendUnavailable
+from models.registry import BackendSpec, build_backend
+
+log = logging.getLogger(__name__)
+SPEC = TypeAdapter(BackendSpec)
+
+
+class LLMServer:
+    def __init__(self, name: str, spec: dict[str, Any]) -> None:
+        self.name = name
+        self._spec: BackendSpec = SPEC.validate_python(spec)
+        self._backend: LLMBackend | None = None
+        self._in_flight: dict[int, int] = {}  # id(backend) -> open streams
+
+    async def reconfigure(self, config: dict[str, Any]) -> None:
+        merged = SPEC.validate_python({**self._spec.model_dump(), **config})
+        if self._backend is not None and merged == self._spec:
+            return
+        new_backend = await asyncio.to_thread(build_backend, merged)
+        await new_backend.check()
+        old, self._backend, self._spec = self._backend, new_backend, merged
+        log.info("%s now serves %s", self.name, new_backend.info)
+        if old is not None:
+            asyncio.get_running_loop().create_task(self._retire(old))
+
+    async def _retire(self, backend: LLMBackend) -> None:
+        while self._in_flight.get(id(backend), 0) > 0:
+            await asyncio.sleep(0.1)
+        await backend.close()
+        log.info("%s closed %s", self.name, backend.info)
+
+    def _current(self) -> LLMBackend:
+        if self._backend is None:
+            raise BackendUnavailable(f"{self.name} has no model loaded yet")
+        return self._backend
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        backend = self._current()
+        key = id(backend)
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        try:
+            async for chunk in backend.stream(request):
+                yield chunk
+        finally:
+            self._in_flight[key] -= 1
+
+    async def check_health(self) -> None:
+        """Serve's replica health check: a failed engine gets its replica replaced."""
+        await self._current().check()
+
+    async def describe(self) -> ModelInfo:
+        return self._current().info
+
+    async def health(self) -> dict[str, Any]:
+        backend = self._current()
+        await backend.check()
+        info = backend.info
+        return {
+            "status": "healthy",
+            "backend": info.backend,
+            "model": info.model,
+            "version": info.version,
+        }
+
+    async def __del__(self) -> None:
+        if self._backend is not None:
+            await self._backend.close()

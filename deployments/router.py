@@ -1,0 +1,91 @@
+"""Graph node: the router, holding `models.router.TutorRouter` over deployment handles."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+from ray.serve.handle import DeploymentHandle
+
+from cluster.health import Probe, check_all
+from models.backend import GenerationChunk, GenerationRequest, ModelInfo
+from models.router import QueryPlan, RouterConfig, SearchOutcome, ShardSearch, TutorRouter
+from retrieval.embedder import Vectors
+from retrieval.shard import ShardCandidates
+
+
+class HandleLLM:
+    """An LLM deployment seen through its handle, as `models.router.LLMClient`."""
+
+    def __init__(self, handle: DeploymentHandle) -> None:
+        self._handle = handle
+        # Configured once and kept: each .options() call builds a new handle.
+        self._streaming = handle.options(stream=True)
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        chunks: AsyncIterator[GenerationChunk] = self._streaming.stream.remote(request)  # type: ignore[assignment]
+        return chunks
+
+    def describe(self) -> Awaitable[ModelInfo]:
+        info: Awaitable[ModelInfo] = self._handle.describe.remote()
+        return info
+
+
+def shard_search(handle: DeploymentHandle) -> ShardSearch:
+    def search(
+        vector: Vectors | None, keywords: str, k_dense: int, k_keyword: int
+    ) -> Awaitable[ShardCandidates]:
+        result: Awaitable[ShardCandidates] = handle.candidates.remote(
+            vector, keywords, k_dense, k_keyword
+        )
+        return result
+
+    return search
+
+
+def health_probe(handle: DeploymentHandle) -> Probe:
+    async def probe() -> dict[str, Any]:
+        report: dict[str, Any] = await handle.health.remote()
+        return report
+
+    return probe
+
+
+class RouterServer:
+    def __init__(
+        self,
+        embedder: DeploymentHandle,
+        shards: dict[str, DeploymentHandle],
+        reranker: DeploymentHandle | None,
+        llms: dict[str, DeploymentHandle],
+    ) -> None:
+        self._router = TutorRouter(
+            embed=lambda text: embedder.embed.remote(text),
+            shards={subject: shard_search(h) for subject, h in shards.items()},
+            rerank=(lambda pairs: reranker.score.remote(pairs)) if reranker else None,
+            llms={name: HandleLLM(h) for name, h in llms.items()},
+        )
+        self._probes: dict[str, Probe] = {
+            "embedder": health_probe(embedder),
+            **{f"shard:{s}": health_probe(h) for s, h in shards.items()},
+            **({"reranker": health_probe(reranker)} if reranker else {}),
+            **{f"llm:{name}": health_probe(h) for name, h in llms.items()},
+        }
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        self._router.config = RouterConfig.model_validate(config)
+
+    async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
+        return await self._router.search(question, subject, k)
+
+    async def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
+        async for event in self._router.answer(plan):
+            yield event
+
+    async def components(self) -> dict[str, Any]:
+        """Health of every node behind the router (the ingress adds its own dependencies)."""
+        report: dict[str, Any] = await check_all(self._probes, timeout_s=5.0)
+        return report["components"]
+
+    def config(self) -> dict[str, Any]:
+        return self._router.config.model_dump()

@@ -1,0 +1,1 @@
+"""Builders that bind the deployments into Serve applications."""

@@ -1,0 +1,133 @@
+"""The tutor graph: Ingress -> Router -> {Embedder, Retriever-<subject>..., Reranker} -> LLM-<name>.
+
+`serve_config.yaml` points at `build_app` (`import_path: graphs.tutor:build_app`) and passes
+`TutorAppArgs` as `args`. The options below are defaults sized for a 2-CPU machine; the YAML's
+`deployments:` entries override them (replicas, autoscaling, actor resources, user_config).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+from ray.serve import Application
+from ray.serve.deployment import Deployment
+
+from cluster.settings import get_settings
+from deployments.embedder import EmbedderServer
+from deployments.ingress import TutorIngress
+from deployments.llm import LLMServer
+from deployments.reranker import RerankerServer
+from deployments.retriever import RetrieverShardServer
+from deployments.router import RouterServer
+from models.registry import BackendSpec, VLLMSpec
+
+LOCAL_MODEL = "smollm2-135m-instruct"
+RERANKER_MODEL = "reranker"
+
+
+def autoscaling(max_replicas: int, target: float) -> dict[str, Any]:
+    return {
+        "min_replicas": 1,
+        "max_replicas": max_replicas,
+        "target_ongoing_requests": target,
+        "upscale_delay_s": 3,
+        "downscale_delay_s": 30,
+    }
+
+
+# Fractional CPUs so that every node, scaled to its maximum, fits a 2-CPU head.
+INGRESS: dict[str, Any] = {
+    "max_ongoing_requests": 200,
+    "autoscaling_config": autoscaling(2, 20),
+    "ray_actor_options": {"num_cpus": 0.05},
+}
+ROUTER: dict[str, Any] = {
+    "max_ongoing_requests": 200,
+    "autoscaling_config": autoscaling(2, 20),
+    "ray_actor_options": {"num_cpus": 0.05},
+}
+# Batching nodes take many requests at once so that @serve.batch can fill its batches.
+EMBEDDER: dict[str, Any] = {
+    "max_ongoing_requests": 64,
+    "autoscaling_config": autoscaling(2, 16),
+    "ray_actor_options": {"num_cpus": 0.25},
+}
+RERANKER: dict[str, Any] = {
+    "max_ongoing_requests": 32,
+    "autoscaling_config": autoscaling(2, 8),
+    "ray_actor_options": {"num_cpus": 0.25},
+}
+SHARD: dict[str, Any] = {
+    "max_ongoing_requests": 64,
+    "autoscaling_config": autoscaling(2, 16),
+    "ray_actor_options": {"num_cpus": 0.05},
+}
+LLM: dict[str, Any] = {
+    "max_ongoing_requests": 32,
+    "autoscaling_config": autoscaling(1, 16),
+    "ray_actor_options": {"num_cpus": 0.5},
+    "health_check_timeout_s": 60,
+    "graceful_shutdown_timeout_s": 30,
+}
+
+
+class TutorAppArgs(BaseModel):
+    """The application's build arguments (`args:` in serve_config.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index_dir: str | None = Field(None, description="Default: $DATA_DIR/indexes.")
+    subjects: list[str] = Field(
+        default_factory=lambda: ["chemistry", "computing", "english"],
+        min_length=1,
+        description="One retriever shard deployment per subject; adding one is config only.",
+    )
+    embedder_model_path: str | None = Field(None, description="Default: the shipped MiniLM.")
+    reranker_model_dir: str | None = Field(
+        None, description="Default: $DATA_DIR/models/reranker when it exists, else no reranker."
+    )
+    llm_backends: dict[str, BackendSpec] = Field(
+        default_factory=dict, description="Default: {'local': vLLM on the prepared SmolLM2}."
+    )
+
+
+def default_backends() -> dict[str, BackendSpec]:
+    model_dir = get_settings().models_dir / LOCAL_MODEL
+    return {"local": VLLMSpec(model_dir=str(model_dir))}
+
+
+def reranker_dir(args: TutorAppArgs) -> Path | None:
+    if args.reranker_model_dir is not None:
+        return Path(args.reranker_model_dir)
+    candidate = get_settings().models_dir / RERANKER_MODEL
+    return candidate if candidate.is_dir() else None
+
+
+def node(cls: type, name: str, options: dict[str, Any]) -> Deployment:
+    return serve.deployment(name=name, **options)(cls)
+
+
+def build_app(args: TutorAppArgs) -> Application:
+    index_dir = args.index_dir or str(get_settings().index_dir)
+    embedder = node(EmbedderServer, "Embedder", EMBEDDER).bind(args.embedder_model_path)
+    shards = {
+        subject: node(RetrieverShardServer, f"Retriever-{subject}", SHARD).bind(subject, index_dir)
+        for subject in args.subjects
+    }
+    rerank_dir = reranker_dir(args)
+    reranker = (
+        node(RerankerServer, "Reranker", RERANKER).bind(str(rerank_dir)) if rerank_dir else None
+    )
+    # The spec is also the default user_config: Serve then always calls reconfigure, which
+    # loads the model (a YAML user_config overrides it, and later swaps it in place).
+    llms = {
+        name: node(LLMServer, f"LLM-{name}", {**LLM, "user_config": spec.model_dump()}).bind(
+            name, spec.model_dump()
+        )
+        for name, spec in (args.llm_backends or default_backends()).items()
+    }
+    router = node(RouterServer, "Router", ROUTER).bind(embedder, shards, reranker, llms)
+    return node(serve.ingress()(TutorIngress), "Ingress", INGRESS).bind(router)
