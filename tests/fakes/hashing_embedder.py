@@ -17,7 +17,7 @@ from retrieval.keyword import tokenize
 class HashingEmbedder:
     name = "hashing-test-embedder"
 
-    def __init__(self, dimension: int = 64) -> None:
+    def __init__(self, dimension: int = 512) -> None:
         self.dimension = dimension
 
     def embed(self, texts: list[str]) -> Vectors:

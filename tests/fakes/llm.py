@@ -1,0 +1,38 @@
+"""An in-process LLM backend for unit tests: answers from its prompt's first source, streamed.
+
+It honours the `LLMBackend` contract (chunks in order, a final chunk with finish_reason and
+token counts), and can be told to fail before or after the first token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+from models.backend import GenerationChunk, GenerationRequest, LLMBackend, ModelInfo
+from models.errors import BackendUnavailable, StreamInterrupted
+
+FIRST_SOURCE = re.compile(r"^\[1\] (.+)$", re.MULTILINE)
+
+
+class EchoSourceBackend(LLMBackend):
+    def __init__(self, fail: str | None = None) -> None:
+        self.info = ModelInfo(backend="test", model="echo-source", version="echo-source@1")
+        self.fail = fail  # None, "before" or "after" the first token
+        self.requests: list[GenerationRequest] = []
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        self.requests.append(request)
+        if self.fail == "before":
+            raise BackendUnavailable("test backend is down")
+        match = FIRST_SOURCE.search(request.messages[0].content)
+        words = f"From [1]: {match.group(1) if match else 'I do not know.'}".split()
+        for number, word in enumerate(words):
+            if self.fail == "after" and number == 2:
+                raise StreamInterrupted("test backend dropped the stream", number)
+            yield GenerationChunk(word + " ")
+        yield GenerationChunk("", "stop", prompt_tokens=10, completion_tokens=len(words))
+
+    async def check(self) -> None:
+        if self.fail == "before":
+            raise BackendUnavailable("test backend is down")

@@ -1,0 +1,206 @@
+"""The real graph under `serve.run`: embedder, FAISS shards, vLLM on SmolLM2, Redis, PostgreSQL.
+
+Redis here is a server this module starts on its own port, so one test can stop it and start it
+again; PostgreSQL is a throwaway database. The demo indexes and the model come from
+`make prepare` (which `make test` runs first).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import ray
+from ray import serve
+
+from cluster.migrate import migrate
+from graphs.tutor import TutorAppArgs, build_app
+from tests.conftest import ROOT
+from tests.fakes.openai_server import free_port
+from tests.integration.redis_server import RedisServer
+
+pytestmark = pytest.mark.integration
+
+DATA_DIR = Path(os.environ.get("DATA_DIR", ROOT / "var")).resolve()
+INDEX_DIR = DATA_DIR / "indexes"
+MODEL_DIR = DATA_DIR / "models" / "smollm2-135m-instruct"
+SUBJECTS = ["chemistry", "computing", "english"]
+DEPLOYMENTS = {"Ingress", "Router", "Embedder", "LLM-local"} | {f"Retriever-{s}" for s in SUBJECTS}
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def tutor(redis_server: RedisServer, database_url: str) -> Iterator[str]:
+    """The whole application, deployed with serve.run; yields its base URL."""
+    for path in (INDEX_DIR / "english" / "CURRENT", MODEL_DIR / "tutor-model.json"):
+        if not path.is_file():
+            pytest.fail(f"{path} is missing: run `make prepare` (make test does it first)")
+    migrate(database_url)
+    env = {
+        "REDIS_URL": redis_server.url,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(DATA_DIR),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "RAY_metrics_report_interval_ms": "1000",
+    }
+    os.environ.update({"RAY_AUTH_MODE": "disabled", "RAY_worker_niceness": "0"})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        _temp_dir=f"/tmp/ray-it-{os.getpid()}",
+        runtime_env={"env_vars": env},
+        _metrics_export_port=free_port(),
+    )
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(build_app(TutorAppArgs(subjects=SUBJECTS)), name="tutor", route_prefix="/")
+    yield f"http://127.0.0.1:{port}"
+    serve.shutdown()
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def client(tutor: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=tutor, timeout=120) as http:
+        yield http
+
+
+def ask(client: httpx.Client, **body: Any) -> httpx.Response:
+    return client.post("/api/v1/ai-tutor/query", json=body)
+
+
+@pytest.mark.usefixtures("tutor")
+def test_every_node_is_its_own_healthy_deployment():
+    app = serve.status().applications["tutor"]
+    assert app.status == "RUNNING"
+    statuses = {name: d.status for name, d in app.deployments.items()}
+    assert set(statuses) == DEPLOYMENTS
+    assert set(statuses.values()) == {"HEALTHY"}
+
+
+def test_the_carbon_question_is_answered_from_the_chemistry_source(client: httpx.Client):
+    response = ask(client, question="What is the atomic number of carbon?")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["sources"][0]["id"] == "chemistry:carbon"
+    assert "6" in body["answer"]
+    manifest = json.loads((MODEL_DIR / "tutor-model.json").read_text())
+    assert body["model_version"] == manifest["version"]
+    assert body["route"] == "default-factual->local" and body["query_class"] == "simple_factual"
+    assert body["usage"]["completion_tokens"] > 0
+    assert {"embed", "search", "first_token", "generate"} <= set(body["timings_ms"])
+
+
+def test_search_returns_ranked_documents_across_shards(client: httpx.Client):
+    response = client.post("/api/v1/retrieval/search", json={"query": "hash function", "k": 5})
+    results = response.json()["results"]
+    assert results[0]["id"] == "computing:hash_function"
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True) and len(results) == 5
+
+
+def test_bad_input_through_the_graph_is_a_4xx_naming_the_problem(client: httpx.Client):
+    unknown = ask(client, question="carbon", subject="history")
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["type"] == "unknown_subject"
+    empty = ask(client, question="   ")
+    assert empty.status_code == 422 and empty.json()["error"]["type"] == "invalid_query"
+    missing = ask(client, question="carbon", session_id="B" * 32)
+    assert missing.status_code == 404
+
+
+def test_a_session_lives_in_redis_and_carries_the_conversation(
+    client: httpx.Client, redis_server: RedisServer
+):
+    profile = {"class_level": 8, "subjects": ["chemistry"]}
+    assert client.put("/api/v1/users/amina", json=profile).status_code == 200
+    started = client.post("/api/v1/ai-tutor/session/start", json={"user_id": "amina"})
+    assert started.json()["profile"]["class_level"] == 8
+    session_id = started.json()["session_id"]
+    ask(client, question="What is carbon?", session_id=session_id, user_id="amina")
+    stored = json.loads(redis_server.client().get(f"tutor:session:{session_id}"))
+    assert [t["role"] for t in stored["turns"]] == ["user", "assistant"]
+    got = client.get(f"/api/v1/ai-tutor/session/{session_id}", params={"user_id": "amina"})
+    assert got.json()["turns"][0]["content"] == "What is carbon?"
+    assert (
+        client.get(f"/api/v1/ai-tutor/session/{session_id}", params={"user_id": "bob"}).status_code
+        == 403
+    )
+
+
+def test_each_answer_is_logged_in_postgres(client: httpx.Client, database_url: str):
+    ask(client, question="What is a noun?")
+    deadline = time.monotonic() + 20
+    row = None
+    while row is None and time.monotonic() < deadline:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT route, model_version, latency_ms, source_ids, cache_hit FROM request_log "
+                "WHERE question = 'What is a noun?'"
+            ).fetchone()
+        time.sleep(0.5)
+    assert row is not None
+    route, version, latency_ms, source_ids, cache_hit = row
+    assert route.endswith("->local") and version.startswith("smollm2-135m-instruct@")
+    assert latency_ms > 0 and "english:noun" in source_ids and cache_hit is False
+
+
+def test_streaming_answers_arrive_as_server_sent_events(tutor: str):
+    body = {"question": "What is recursion?", "stream": True}
+    with httpx.stream("POST", f"{tutor}/api/v1/ai-tutor/query", json=body, timeout=120) as resp:
+        events = [json.loads(line[6:]) for line in resp.iter_lines() if line.startswith("data: ")]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "sources" and kinds[-1] == "done" and "token" in kinds
+    assert events[0]["sources"][0]["id"] == "computing:recursion"
+
+
+def test_detailed_health_names_every_component(client: httpx.Client):
+    report = client.get("/health/detailed").json()
+    components = report["components"]
+    assert report["status"] == "healthy"
+    assert components["session_store"]["backend"] == "redis"
+    assert components["database"]["status"] == "healthy"
+    assert components["vector_store"]["documents"] == 4137
+    assert components["llm:local"]["version"].startswith("smollm2-135m-instruct@")
+    assert client.get("/health/ready").json() == {"ready": True, "failing": []}
+
+
+def test_metrics_count_requests_across_replicas(client: httpx.Client):
+    ask(client, question="What is an atom?")
+    deadline, text = time.monotonic() + 30, ""
+    while "ray_tutor_requests_total" not in text and time.monotonic() < deadline:
+        time.sleep(1)
+        text = client.get("/metrics").text
+    assert 'endpoint="query"' in text and "ray_tutor_request_latency_seconds" in text
+    assert "ray_serve_" in text
+
+
+def test_with_redis_down_readiness_fails_and_answers_without_a_session_continue(
+    client: httpx.Client, redis_server: RedisServer
+):
+    redis_server.stop()
+    try:
+        ready = client.get("/health/ready")
+        assert ready.status_code == 503 and "redis" in ready.json()["failing"]
+        answer = ask(client, question="What is the symbol of gold?")
+        assert answer.status_code == 200 and answer.json()["sources"]
+        refused = client.post("/api/v1/ai-tutor/session/start", json={})
+        assert refused.status_code == 503
+        assert refused.json()["error"]["type"] == "dependency_unavailable"
+    finally:
+        redis_server.start()
+    assert client.get("/health/ready").status_code == 200

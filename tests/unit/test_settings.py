@@ -1,0 +1,33 @@
+import pytest
+from pydantic import ValidationError
+
+from cluster.settings import Settings
+
+
+def test_development_starts_with_no_services_configured(monkeypatch):
+    for name in ("REDIS_URL", "DATABASE_URL", "OPENAI_API_KEY", "ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.environment == "development" and settings.redis_url is None
+
+
+def test_production_refuses_a_placeholder_key_and_names_it(monkeypatch):
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-changeme")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://127.0.0.1:5432/test")
+    with pytest.raises(ValidationError, match="OPENAI_API_KEY is a placeholder"):
+        Settings(_env_file=None)
+
+
+def test_staging_requires_redis_and_postgres(monkeypatch):
+    monkeypatch.setenv("ENVIRONMENT", "staging")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(ValidationError, match="REDIS_URL must be set"):
+        Settings(_env_file=None)
+
+
+def test_a_malformed_url_is_refused_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    with pytest.raises(ValidationError, match="database_url"):
+        Settings(_env_file=None)
