@@ -13,6 +13,11 @@ from __future__ import annotations
 class RetrievalError(Exception):
     """Base of every retrieval failure."""
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # Errors cross Ray process boundaries pickled; rebuild them from their own arguments
+        # (the default uses the message alone and fails for these constructors).
+        return (type(self), getattr(self, "init_args", self.args))
+
 
 class InvalidQueryError(RetrievalError):
     """The query is empty, too long, or otherwise unsearchable."""
@@ -20,6 +25,7 @@ class InvalidQueryError(RetrievalError):
 
 class UnknownSubjectError(RetrievalError):
     def __init__(self, subject: str, known: list[str]) -> None:
+        self.init_args = (subject, known)
         super().__init__(f"unknown subject {subject!r}; known subjects: {', '.join(sorted(known))}")
         self.subject = subject
         self.known = known
@@ -27,6 +33,7 @@ class UnknownSubjectError(RetrievalError):
 
 class CorpusError(RetrievalError):
     def __init__(self, path: str, line: int, problem: str) -> None:
+        self.init_args = (path, line, problem)
         super().__init__(f"{path}:{line}: {problem}")
         self.path = path
         self.line = line
@@ -35,6 +42,7 @@ class CorpusError(RetrievalError):
 
 class ShardLoadError(RetrievalError):
     def __init__(self, subject: str, problem: str) -> None:
+        self.init_args = (subject, problem)
         super().__init__(f"shard {subject!r} cannot be loaded: {problem}")
         self.subject = subject
         self.problem = problem

@@ -25,7 +25,7 @@ class FusionParams(BaseModel):
     k_dense: int = Field(20, ge=1, le=200, description="Dense candidates per shard.")
     k_keyword: int = Field(20, ge=0, le=200, description="BM25 candidates per shard.")
     dense_weight: float = Field(1.0, ge=0)
-    keyword_weight: float = Field(1.0, ge=0)
+    keyword_weight: float = Field(0.5, ge=0)
     rrf_k: int = Field(60, ge=1, description="RRF damping: larger flattens rank differences.")
 
 
