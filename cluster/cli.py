@@ -34,6 +34,8 @@ def up(
     num_cpus: Annotated[int, typer.Option(help="CPUs the head offers.")] = os.cpu_count() or 2,
 ) -> None:
     """Start a local Ray head (if none runs), deploy CONFIG, wait until every node is healthy."""
+    if not config.is_file():
+        fail(f"no such config: {config}")
     settings = get_settings()
     head = launcher.head_for(settings)
     env = launcher.cluster_env(settings)
@@ -47,7 +49,7 @@ def up(
     except (RuntimeError, TimeoutError) as exc:
         fail(f"{exc}\nsee `serve status --address {head.dashboard_url}` and {head.temp_dir}")
     typer.echo("healthy: " + ", ".join(sorted(statuses)))
-    typer.echo("tutor:     http://127.0.0.1:8000/api/v1/ai-tutor/query")
+    typer.echo(f"tutor:     {launcher.http_url(config)}/api/v1/ai-tutor/query")
     typer.echo(f"dashboard: {head.dashboard_url}")
 
 

@@ -20,13 +20,11 @@ from typing import Any
 
 import httpx
 import psutil
+import yaml
 from dotenv import dotenv_values
 
 from cluster.settings import Settings
 
-GCS_PORT = 6390
-DASHBOARD_PORT = 8265
-METRICS_PORT = 8090
 APP_NAME = "tutor"
 
 # Measured fixes for Ray on small shared hosts (../shared/RAY-ON-THIS-MACHINE.md).
@@ -46,12 +44,23 @@ RAY_ENV = {
 @dataclass(frozen=True)
 class Head:
     temp_dir: Path
-    gcs_address: str = f"127.0.0.1:{GCS_PORT}"
-    dashboard_url: str = f"http://127.0.0.1:{DASHBOARD_PORT}"
+    gcs_port: int
+    dashboard_port: int
+    metrics_port: int
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
 
 
 def head_for(settings: Settings) -> Head:
-    return Head(temp_dir=settings.data_dir.resolve() / "ray")
+    temp_dir = settings.ray_temp_dir or settings.data_dir / "ray"
+    return Head(
+        temp_dir=temp_dir.resolve(),
+        gcs_port=settings.gcs_port,
+        dashboard_port=settings.dashboard_port,
+        metrics_port=settings.metrics_port,
+    )
 
 
 def cluster_env(settings: Settings, env_file: Path = Path(".env")) -> dict[str, str]:
@@ -89,11 +98,11 @@ def start_head(head: Head, env: dict[str, str], num_cpus: int) -> None:
         ray_executable(),
         "start",
         "--head",
-        f"--port={GCS_PORT}",
+        f"--port={head.gcs_port}",
         "--node-ip-address=127.0.0.1",
         "--dashboard-host=127.0.0.1",
-        f"--dashboard-port={DASHBOARD_PORT}",
-        f"--metrics-export-port={METRICS_PORT}",
+        f"--dashboard-port={head.dashboard_port}",
+        f"--metrics-export-port={head.metrics_port}",
         f"--num-cpus={num_cpus}",
         f"--temp-dir={head.temp_dir}",
         "--disable-usage-stats",
@@ -103,6 +112,12 @@ def start_head(head: Head, env: dict[str, str], num_cpus: int) -> None:
 
 def ray_executable(name: str = "ray") -> str:
     return str(Path(sys.executable).with_name(name))
+
+
+def http_url(config: Path) -> str:
+    """Where the config's Serve proxy listens."""
+    options = (yaml.safe_load(config.read_text()) or {}).get("http_options", {})
+    return f"http://{options.get('host', '127.0.0.1')}:{options.get('port', 8000)}"
 
 
 def deploy(head: Head, config: Path, env: dict[str, str]) -> None:

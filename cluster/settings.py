@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         None, description="Any OpenAI-compatible server; unset = api.openai.com."
     )
     session_ttl_s: int = Field(3600, gt=0, description="Idle expiry of a session.")
+    # The local Ray head that `tutor up` starts. Ports off Ray's defaults: Redis owns 6379.
+    gcs_port: int = Field(6390, validation_alias="TUTOR_GCS_PORT")
+    dashboard_port: int = Field(8265, validation_alias="TUTOR_DASHBOARD_PORT")
+    metrics_port: int = Field(8090, validation_alias="TUTOR_METRICS_PORT")
+    ray_temp_dir: Path | None = Field(
+        None, validation_alias="TUTOR_RAY_TEMP_DIR", description="Default: $DATA_DIR/ray."
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_outside_development(self) -> Settings:

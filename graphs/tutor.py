@@ -5,8 +5,8 @@
 `deployments:` entries override them (replicas, autoscaling, actor resources, user_config).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Serve reads build_app's annotation at run time
+# to validate the config's `args:` into TutorAppArgs, which a string annotation would defeat.
 from pathlib import Path
 from typing import Any
 

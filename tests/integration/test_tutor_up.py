@@ -1,0 +1,140 @@
+"""What an operator does: `tutor up`, `serve status`, `serve deploy` of a change, `tutor down`.
+
+A Ray head of its own (own ports and temp dir), started by the real CLI; the shared demo
+indexes and prepared model; the real Redis and a throwaway PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from cluster.launcher import Head, head_processes
+from tests.conftest import ROOT
+from tests.fakes.openai_server import free_port
+
+pytestmark = pytest.mark.integration
+BIN = Path(sys.executable).parent
+
+
+def write_config(path: Path, port: int, mode: str, max_replicas: int) -> Path:
+    config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+    config["http_options"]["port"] = port
+    for deployment in config["applications"][0]["deployments"]:
+        if deployment["name"] == "Router":
+            deployment["user_config"]["search"]["mode"] = mode
+            deployment["autoscaling_config"]["max_replicas"] = max_replicas
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def operator_env(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str):
+    temp = Path(f"/tmp/tutor-up-{os.getpid()}")  # short: Ray's socket paths have a length limit
+    return {
+        **os.environ,
+        "DATA_DIR": str((ROOT / "var").resolve()),
+        "TUTOR_RAY_TEMP_DIR": str(temp),
+        "TUTOR_GCS_PORT": str(free_port()),
+        "TUTOR_DASHBOARD_PORT": str(free_port()),
+        "TUTOR_METRICS_PORT": str(free_port()),
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "CONFIG_DIR": str(tmp_path_factory.mktemp("config")),
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster(operator_env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    port = free_port()
+    config = write_config(Path(operator_env["CONFIG_DIR"]) / "serve.yaml", port, "dense", 2)
+    head = Head(
+        temp_dir=Path(operator_env["TUTOR_RAY_TEMP_DIR"]),
+        gcs_port=int(operator_env["TUTOR_GCS_PORT"]),
+        dashboard_port=int(operator_env["TUTOR_DASHBOARD_PORT"]),
+        metrics_port=int(operator_env["TUTOR_METRICS_PORT"]),
+    )
+    run = [str(BIN / "tutor"), "migrate"]
+    subprocess.run(run, env=operator_env, check=True, cwd=ROOT)
+    up = subprocess.run(
+        [str(BIN / "tutor"), "up", "--config", str(config), "--timeout", "600"],
+        env=operator_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield {"url": f"http://127.0.0.1:{port}", "config": config, "head": head, "up": up.stdout}
+    finally:
+        subprocess.run([str(BIN / "tutor"), "down"], env=operator_env, cwd=ROOT, check=False)
+
+
+def serve_cli(cluster: dict[str, Any], *args: str) -> str:
+    command = [str(BIN / "serve"), *args, f"--address={cluster['head'].dashboard_url}"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def router_state(cluster: dict[str, Any]) -> dict[str, Any]:
+    url = f"{cluster['head'].dashboard_url}/api/serve/applications/"
+    app = httpx.get(url, timeout=10).json()["applications"]["tutor"]
+    router: dict[str, Any] = app["deployments"]["Router"]
+    return router
+
+
+def test_tutor_up_prints_where_to_go(cluster: dict[str, Any]):
+    assert f"tutor:     {cluster['url']}/api/v1/ai-tutor/query" in cluster["up"]
+    assert f"dashboard: {cluster['head'].dashboard_url}" in cluster["up"]
+
+
+def test_serve_status_shows_every_node_healthy(cluster: dict[str, Any]):
+    status = yaml.safe_load(serve_cli(cluster, "status"))
+    deployments = status["applications"]["tutor"]["deployments"]
+    assert len(deployments) == 7
+    assert {d["status"] for d in deployments.values()} == {"HEALTHY"}
+
+
+def test_the_readme_question_is_answered_with_its_chemistry_source(cluster: dict[str, Any]):
+    response = httpx.post(
+        f"{cluster['url']}/api/v1/ai-tutor/query",
+        content='{"question": "What is the atomic number of carbon?"}',  # as `curl -d` sends it
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["sources"][0]["id"] == "chemistry:carbon"
+
+
+def test_serve_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, Any]):
+    before = {r["replica_id"] for r in router_state(cluster)["replicas"]}
+    search = f"{cluster['url']}/api/v1/retrieval/search"
+    dense = httpx.post(search, json={"query": "hash function"}, timeout=60).json()["results"]
+    config = write_config(cluster["config"], int(cluster["url"].rsplit(":", 1)[1]), "hybrid", 3)
+    serve_cli(cluster, "deploy", str(config))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        state = router_state(cluster)
+        if state["deployment_config"]["autoscaling_config"]["max_replicas"] == 3:
+            break
+        time.sleep(1)
+    hybrid = httpx.post(search, json={"query": "hash function"}, timeout=60).json()["results"]
+    assert dense[0]["score"] > 0.3  # a cosine similarity
+    assert hybrid[0]["score"] < 0.05  # a reciprocal-rank-fusion score: the new user_config
+    assert {r["replica_id"] for r in router_state(cluster)["replicas"]} == before  # no restart
+
+
+def test_tutor_down_stops_only_its_own_head(cluster: dict[str, Any], operator_env: dict[str, str]):
+    subprocess.run([str(BIN / "tutor"), "down"], env=operator_env, cwd=ROOT, check=True)
+    assert head_processes(cluster["head"]) == []
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{cluster['head'].dashboard_url}/api/version", timeout=2)
