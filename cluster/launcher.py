@@ -63,9 +63,10 @@ def head_for(settings: Settings) -> Head:
     )
 
 
-def cluster_env(settings: Settings, env_file: Path = Path(".env")) -> dict[str, str]:
+def cluster_env(settings: Settings, env_file: Path | None = Path(".env")) -> dict[str, str]:
     """The environment the head (and so every replica) inherits: .env, then Ray's fixes."""
-    from_file = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    values = dotenv_values(env_file) if env_file is not None and env_file.is_file() else {}
+    from_file = {k: v for k, v in values.items() if v is not None}
     return {
         **os.environ,
         **from_file,

@@ -21,7 +21,9 @@ PLACEHOLDER_SECRETS = frozenset({"changeme", "sk-changeme", "sk-...", "replace-m
 class Settings(BaseSettings):
     """Process-wide configuration read from the environment (and `.env`, if present)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     environment: Environment = Field(
         "development", description="development relaxes the required services and secrets."

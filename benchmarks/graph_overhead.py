@@ -1,0 +1,196 @@
+"""The retrieval path (question -> sources, no LLM) through the Serve graph vs the same code in
+one plain FastAPI process under uvicorn, in one run: p50/p99 latency at each concurrency,
+throughput, and server CPU per request. The ratio graph/single is the figure that holds.
+
+Usage: python benchmarks/graph_overhead.py [--requests 300] [--concurrency 1 16]
+Needs `make prepare` (demo indexes and model). Starts its own Ray head on spare ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cluster import launcher  # noqa: E402
+from cluster.settings import Settings  # noqa: E402
+from tests.fakes.openai_server import free_port  # noqa: E402
+
+QUESTIONS = (ROOT / "benchmarks" / "questions.txt").read_text().splitlines()
+SEARCH = "/api/v1/retrieval/search"
+
+
+@dataclass
+class Run:
+    label: str
+    concurrency: int
+    latencies_s: list[float]
+    wall_s: float
+    cpu_s: float
+
+    def row(self) -> str:
+        lat = sorted(self.latencies_s)
+        p50 = statistics.median(lat) * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        rps = len(lat) / self.wall_s
+        cpu = self.cpu_s / len(lat) * 1000
+        figures = f"{p50:8.1f} {p99:8.1f} {rps:8.1f} {cpu:10.1f}"
+        return f"{self.label:16} {self.concurrency:5} {len(lat):6} {figures}"
+
+
+def tree_cpu_seconds(roots: list[psutil.Process]) -> float:
+    total = 0.0
+    seen: set[int] = set()
+    for root in roots:
+        try:
+            family = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for proc in family:
+            if proc.pid in seen:
+                continue
+            seen.add(proc.pid)
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+            except psutil.NoSuchProcess:
+                continue
+    return total
+
+
+async def load(url: str, concurrency: int, requests: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    queue = list(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            while queue:
+                n = queue.pop()
+                start = time.perf_counter()
+                response = await client.post(SEARCH, json={"query": QUESTIONS[n % len(QUESTIONS)]})
+                response.raise_for_status()
+                latencies.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - start
+
+
+def measure(
+    label: str, url: str, roots: list[psutil.Process], args: argparse.Namespace
+) -> list[Run]:
+    asyncio.run(load(url, 4, 40))  # warm-up: batches formed, caches filled
+    runs = []
+    for concurrency in args.concurrency:
+        cpu_before = tree_cpu_seconds(roots)
+        latencies, wall = asyncio.run(load(url, concurrency, args.requests))
+        runs.append(Run(label, concurrency, latencies, wall, tree_cpu_seconds(roots) - cpu_before))
+    return runs
+
+
+def wait_ready(url: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.post(url + SEARCH, json={"query": "carbon"}, timeout=10).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{url} not ready")
+
+
+def single_process(index_dir: Path, args: argparse.Namespace) -> list[Run]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "single_process_server.py"),
+            str(index_dir),
+            str(port),
+        ],
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        return measure("single-process", url, [psutil.Process(server.pid)], args)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def serve_graph(data_dir: Path, args: argparse.Namespace) -> list[Run]:
+    temp = Path(tempfile.mkdtemp(prefix="tutor-bench-", dir="/tmp"))
+    settings = Settings(
+        data_dir=data_dir,
+        ray_temp_dir=temp,
+        gcs_port=free_port(),
+        dashboard_port=free_port(),
+        metrics_port=free_port(),
+        _env_file=None,
+    )
+    head = launcher.head_for(settings)
+    env = launcher.cluster_env(settings, env_file=None)
+    env.pop("REDIS_URL", None)
+    env.pop("DATABASE_URL", None)
+    config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+    port = free_port()
+    config["http_options"]["port"] = port
+    config_path = temp / "serve.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    launcher.start_head(head, env, num_cpus=2)
+    try:
+        launcher.deploy(head, config_path, env)
+        launcher.wait_until_running(head, timeout_s=600)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        return measure("serve-graph", url, launcher.head_processes(head), args)
+    finally:
+        launcher.stop_head(head)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "var")
+    args = parser.parse_args()
+    data_dir = args.data_dir.resolve()
+    runs = single_process(data_dir / "indexes", args) + serve_graph(data_dir, args)
+    header = f"{'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'cpu ms/req':>10}"
+    print(f"\n{'path':16} {'conc':>5} {'n':>6} {header}")
+    for run in runs:
+        print(run.row())
+    by_key = {(r.label, r.concurrency): r for r in runs}
+    for concurrency in args.concurrency:
+        single, graph = (
+            by_key[("single-process", concurrency)],
+            by_key[("serve-graph", concurrency)],
+        )
+        p50 = statistics.median(graph.latencies_s) / statistics.median(single.latencies_s)
+        rps = (len(graph.latencies_s) / graph.wall_s) / (len(single.latencies_s) / single.wall_s)
+        cpu = (graph.cpu_s / len(graph.latencies_s)) / (single.cpu_s / len(single.latencies_s))
+        print(
+            f"ratio graph/single at {concurrency:2}: p50 x{p50:.2f}, throughput x{rps:.2f}, "
+            f"cpu/request x{cpu:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

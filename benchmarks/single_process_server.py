@@ -1,0 +1,30 @@
+"""The tutor's retrieval path in one plain FastAPI process under uvicorn: the graph's baseline.
+
+Same code as the graph (graphs.single_process wires TutorRouter, TutorService and build_api
+over local objects). Usage: python benchmarks/single_process_server.py INDEX_DIR PORT
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import faiss
+import uvicorn
+
+from graphs.single_process import local_api, local_router
+from retrieval.embedder import SentenceTransformerEmbedder
+from retrieval.store import ShardStore
+
+
+def main(index_dir: Path, port: int) -> None:
+    faiss.omp_set_num_threads(1)  # as in the retriever replicas
+    store = ShardStore(index_dir)
+    shards = {subject: store.load(subject)[0] for subject in store.subjects()}
+    router = local_router(SentenceTransformerEmbedder(), shards, llms={})
+    app, _ = local_api(router)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), int(sys.argv[2]))
