@@ -32,6 +32,12 @@ def up(
     ),
     timeout: Annotated[float, typer.Option(help="Seconds to wait for HEALTHY.")] = 900,
     num_cpus: Annotated[int, typer.Option(help="CPUs the head offers.")] = os.cpu_count() or 2,
+    listen: Annotated[
+        str, typer.Option(help="Address for the HTTP proxy and dashboard (0.0.0.0 in a container).")
+    ] = "127.0.0.1",
+    foreground: Annotated[
+        bool, typer.Option(help="Stay running until SIGTERM/SIGINT, then stop (containers).")
+    ] = False,
 ) -> None:
     """Start a local Ray head (if none runs), deploy CONFIG, wait until every node is healthy."""
     if not config.is_file():
@@ -39,18 +45,22 @@ def up(
     settings = get_settings()
     head = launcher.head_for(settings)
     env = launcher.cluster_env(settings)
+    deployed = launcher.with_http_host(config, listen, head.temp_dir)
     if not launcher.is_running(head):
         typer.echo(f"starting Ray head (temp dir {head.temp_dir})")
-        launcher.start_head(head, env, num_cpus)
+        launcher.start_head(head, env, num_cpus, listen)
     typer.echo(f"deploying {config}")
-    launcher.deploy(head, config, env)
+    launcher.deploy(head, deployed, env)
     try:
         statuses = launcher.wait_until_running(head, timeout)
     except (RuntimeError, TimeoutError) as exc:
         fail(f"{exc}\nsee `serve status --address {head.dashboard_url}` and {head.temp_dir}")
     typer.echo("healthy: " + ", ".join(sorted(statuses)))
-    typer.echo(f"tutor:     {launcher.http_url(config)}/api/v1/ai-tutor/query")
+    typer.echo(f"tutor:     {launcher.http_url(deployed)}/api/v1/ai-tutor/query")
     typer.echo(f"dashboard: {head.dashboard_url}")
+    if foreground:
+        launcher.wait_for_stop_signal()
+        typer.echo(f"stopped {launcher.stop_head(head)} process(es)")
 
 
 @app.command()

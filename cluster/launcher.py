@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +95,7 @@ def is_running(head: Head) -> bool:
         return False
 
 
-def start_head(head: Head, env: dict[str, str], num_cpus: int) -> None:
+def start_head(head: Head, env: dict[str, str], num_cpus: int, listen: str = "127.0.0.1") -> None:
     head.temp_dir.mkdir(parents=True, exist_ok=True)
     command = [
         ray_executable(),
@@ -101,7 +103,7 @@ def start_head(head: Head, env: dict[str, str], num_cpus: int) -> None:
         "--head",
         f"--port={head.gcs_port}",
         "--node-ip-address=127.0.0.1",
-        "--dashboard-host=127.0.0.1",
+        f"--dashboard-host={listen}",
         f"--dashboard-port={head.dashboard_port}",
         f"--metrics-export-port={head.metrics_port}",
         f"--num-cpus={num_cpus}",
@@ -119,6 +121,26 @@ def http_url(config: Path) -> str:
     """Where the config's Serve proxy listens."""
     options = (yaml.safe_load(config.read_text()) or {}).get("http_options", {})
     return f"http://{options.get('host', '127.0.0.1')}:{options.get('port', 8000)}"
+
+
+def with_http_host(config: Path, host: str, work_dir: Path) -> Path:
+    """The config itself, or a copy whose proxy listens on `host` (a container's 0.0.0.0)."""
+    parsed = yaml.safe_load(config.read_text()) or {}
+    if parsed.get("http_options", {}).get("host", "127.0.0.1") == host:
+        return config
+    parsed.setdefault("http_options", {})["host"] = host
+    work_dir.mkdir(parents=True, exist_ok=True)
+    copy = work_dir / f"deployed-{config.name}"
+    copy.write_text(yaml.safe_dump(parsed, sort_keys=False))
+    return copy
+
+
+def wait_for_stop_signal() -> None:
+    """Block until SIGTERM or SIGINT (a container's stop, or Ctrl-C)."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
 
 
 def deploy(head: Head, config: Path, env: dict[str, str]) -> None:

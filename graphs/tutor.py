@@ -106,6 +106,25 @@ def reranker_dir(args: TutorAppArgs) -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
+def shard_name(subject: str) -> str:
+    return f"Retriever-{subject}"
+
+
+def llm_name(backend: str) -> str:
+    return f"LLM-{backend}"
+
+
+def node_names(args: TutorAppArgs, with_reranker: bool) -> set[str]:
+    """The deployments `build_app` creates: what a config's `deployments:` may name."""
+    backends = list(args.llm_backends) or ["local"]
+    return (
+        {"Ingress", "Router", "Embedder"}
+        | {shard_name(s) for s in args.subjects}
+        | {llm_name(b) for b in backends}
+        | ({"Reranker"} if with_reranker else set())
+    )
+
+
 def node(cls: type, name: str, options: dict[str, Any]) -> Deployment:
     return serve.deployment(name=name, **options)(cls)
 
@@ -114,7 +133,7 @@ def build_app(args: TutorAppArgs) -> Application:
     index_dir = args.index_dir or str(get_settings().index_dir)
     embedder = node(EmbedderServer, "Embedder", EMBEDDER).bind(args.embedder_model_path)
     shards = {
-        subject: node(RetrieverShardServer, f"Retriever-{subject}", SHARD).bind(subject, index_dir)
+        subject: node(RetrieverShardServer, shard_name(subject), SHARD).bind(subject, index_dir)
         for subject in args.subjects
     }
     rerank_dir = reranker_dir(args)
@@ -124,7 +143,7 @@ def build_app(args: TutorAppArgs) -> Application:
     # The spec is also the default user_config: Serve then always calls reconfigure, which
     # loads the model (a YAML user_config overrides it, and later swaps it in place).
     llms = {
-        name: node(LLMServer, f"LLM-{name}", {**LLM, "user_config": spec.model_dump()}).bind(
+        name: node(LLMServer, llm_name(name), {**LLM, "user_config": spec.model_dump()}).bind(
             name, spec.model_dump()
         )
         for name, spec in (args.llm_backends or default_backends()).items()

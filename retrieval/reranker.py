@@ -34,11 +34,13 @@ def reorder(hits: list[Hit], scores: list[float]) -> list[Hit]:
 class CrossEncoderReranker:
     """A sentence-transformers CrossEncoder loaded from a local directory, offline."""
 
-    def __init__(self, model_dir: Path, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(self, model_dir: Path, device: str = "auto", batch_size: int = 32) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import CrossEncoder
 
-        self._model = CrossEncoder(str(model_dir), device=device)
+        from retrieval.embedder import pick_device
+
+        self._model = CrossEncoder(str(model_dir), device=pick_device(device))
         self._batch_size = batch_size
         self.name = model_dir.name
 

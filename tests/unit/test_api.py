@@ -160,7 +160,9 @@ def test_a_failed_model_answers_503_with_the_sources_still_attached(shards):
 
 
 def test_search_returns_ranked_documents(client):
-    response = client.post("/api/v1/retrieval/search", json={"query": "atomic number of carbon", "k": 3})
+    response = client.post(
+        "/api/v1/retrieval/search", json={"query": "atomic number of carbon", "k": 3}
+    )
     results = response.json()["results"]
     assert len(results) == 3 and results[0]["id"] == "chemistry:carbon"
     assert set(results[0]) == {"id", "title", "subject", "score"}
