@@ -1,7 +1,9 @@
 """What an operator does: `tutor up`, `serve status`, `serve deploy` of a change, `tutor down`.
 
-A Ray head of its own (own ports and temp dir), started by the real CLI; the shared demo
-indexes and prepared model; the real Redis and a throwaway PostgreSQL database.
+A Ray head of its own (own ports and temp dir), started by the real CLI with the embedded
+defaults `make run` uses on a fresh machine: no REDIS_URL (sessions in a named Ray actor shared
+by the ingress replicas) and no DATABASE_URL (no request log). The CLI runs from an empty
+directory so that a developer's .env cannot change that.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def write_config(path: Path, port: int, mode: str, max_replicas: int) -> Path:
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     config["http_options"]["port"] = port
     for deployment in config["applications"][0]["deployments"]:
+        if deployment["name"] == "Ingress":  # two replicas: sessions must be shared
+            deployment["autoscaling_config"]["min_replicas"] = 2
         if deployment["name"] == "Router":
             deployment["user_config"]["search"]["mode"] = mode
             deployment["autoscaling_config"]["max_replicas"] = max_replicas
@@ -38,17 +42,16 @@ def write_config(path: Path, port: int, mode: str, max_replicas: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def operator_env(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str):
+def operator_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     temp = Path(f"/tmp/tutor-up-{os.getpid()}")  # short: Ray's socket paths have a length limit
+    inherited = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     return {
-        **os.environ,
+        **inherited,
         "DATA_DIR": str((ROOT / "var").resolve()),
         "TUTOR_RAY_TEMP_DIR": str(temp),
         "TUTOR_GCS_PORT": str(free_port()),
         "TUTOR_DASHBOARD_PORT": str(free_port()),
         "TUTOR_METRICS_PORT": str(free_port()),
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": database_url,
         "CONFIG_DIR": str(tmp_path_factory.mktemp("config")),
     }
 
@@ -63,12 +66,10 @@ def cluster(operator_env: dict[str, str]) -> Iterator[dict[str, Any]]:
         dashboard_port=int(operator_env["TUTOR_DASHBOARD_PORT"]),
         metrics_port=int(operator_env["TUTOR_METRICS_PORT"]),
     )
-    run = [str(BIN / "tutor"), "migrate"]
-    subprocess.run(run, env=operator_env, check=True, cwd=ROOT)
     up = subprocess.run(
         [str(BIN / "tutor"), "up", "--config", str(config), "--timeout", "600"],
         env=operator_env,
-        cwd=ROOT,
+        cwd=operator_env["CONFIG_DIR"],
         capture_output=True,
         text=True,
     )
@@ -76,7 +77,8 @@ def cluster(operator_env: dict[str, str]) -> Iterator[dict[str, Any]]:
         assert up.returncode == 0, up.stdout + up.stderr
         yield {"url": f"http://127.0.0.1:{port}", "config": config, "head": head, "up": up.stdout}
     finally:
-        subprocess.run([str(BIN / "tutor"), "down"], env=operator_env, cwd=ROOT, check=False)
+        cwd = operator_env["CONFIG_DIR"]
+        subprocess.run([str(BIN / "tutor"), "down"], env=operator_env, cwd=cwd, check=False)
 
 
 def serve_cli(cluster: dict[str, Any], *args: str) -> str:
@@ -115,6 +117,24 @@ def test_the_readme_question_is_answered_with_its_chemistry_source(cluster: dict
     assert response.json()["sources"][0]["id"] == "chemistry:carbon"
 
 
+def test_embedded_defaults_are_reported_and_sessions_span_ingress_replicas(cluster: dict[str, Any]):
+    url = cluster["url"]
+    components = httpx.get(f"{url}/health/detailed", timeout=30).json()["components"]
+    assert components["session_store"] == {**components["session_store"], "backend": "ray-actor"}
+    assert components["redis"]["status"] == components["database"]["status"] == "disabled"
+    session_id = httpx.post(f"{url}/api/v1/ai-tutor/session/start", json={}).json()["session_id"]
+    # Requests spread over both ingress replicas; each must see what the other wrote.
+    for question in ("What is an atom?", "What is a molecule?"):
+        body = {"question": question, "session_id": session_id}
+        answer = httpx.post(f"{url}/api/v1/ai-tutor/query", json=body, timeout=120)
+        assert answer.status_code == 200, answer.text
+    seen = [
+        len(httpx.get(f"{url}/api/v1/ai-tutor/session/{session_id}", timeout=30).json()["turns"])
+        for _ in range(6)
+    ]
+    assert seen == [4] * 6
+
+
 def test_serve_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, Any]):
     before = {r["replica_id"] for r in router_state(cluster)["replicas"]}
     search = f"{cluster['url']}/api/v1/retrieval/search"
@@ -134,7 +154,8 @@ def test_serve_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, An
 
 
 def test_tutor_down_stops_only_its_own_head(cluster: dict[str, Any], operator_env: dict[str, str]):
-    subprocess.run([str(BIN / "tutor"), "down"], env=operator_env, cwd=ROOT, check=True)
+    cwd = operator_env["CONFIG_DIR"]
+    subprocess.run([str(BIN / "tutor"), "down"], env=operator_env, cwd=cwd, check=True)
     assert head_processes(cluster["head"]) == []
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{cluster['head'].dashboard_url}/api/version", timeout=2)
