@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +13,23 @@ import typer
 
 from cluster import launcher
 from cluster.settings import get_settings
+from retrieval.pipeline import SearchParams
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 models_app = typer.Typer(no_args_is_help=True, help="Prepare the models the graph serves.")
 app.add_typer(models_app, name="models")
 
 IndexDir = Annotated[Path | None, typer.Option(help="Default: $DATA_DIR/indexes.")]
+
+
+class SearchModeChoice(StrEnum):
+    dense = "dense"
+    keyword = "keyword"
+    hybrid = "hybrid"
+    rerank = "rerank"
+
+
+SERVED_MODE = SearchModeChoice(SearchParams().mode)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -127,7 +139,12 @@ def search(
     subject: Annotated[str | None, typer.Option()] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=100)] = 10,
     index_dir: IndexDir = None,
-    mode: Annotated[str, typer.Option(help="dense, keyword, hybrid or rerank.")] = "hybrid",
+    mode: Annotated[
+        SearchModeChoice, typer.Option(help="Default: what the graph serves.")
+    ] = SERVED_MODE,
+    reranker: Annotated[Path | None, typer.Option(help="Default: $DATA_DIR/models/reranker.")] = (
+        None
+    ),
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Search the indexes in this process (no Ray): one JSON line per query with --json."""
@@ -135,7 +152,17 @@ def search(
 
     if (query is None) == (queries is None):
         fail("give either QUERY or --queries FILE")
-    run_search(query, queries, subject, k, index_dir or get_settings().index_dir, mode, as_json)
+    settings = get_settings()
+    run_search(
+        query,
+        queries,
+        subject,
+        k,
+        index_dir or settings.index_dir,
+        mode.value,
+        as_json,
+        reranker or settings.models_dir / "reranker",
+    )
 
 
 @models_app.command("prepare")

@@ -11,13 +11,30 @@ import typer
 from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.errors import RetrievalError
 from retrieval.local import LocalRetriever
+from retrieval.pipeline import SearchParams
+from retrieval.reranker import CrossEncoderReranker
 
 
 def read_queries(path: Path) -> Iterator[str]:
+    """The `query` of each JSON line; a bad line stops the run naming its number."""
     with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)["query"]
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield str(json.loads(line)["query"])
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                typer.secho(f"error: {path}:{number}: not a JSON object with a `query`", err=True)
+                raise typer.Exit(2) from exc
+
+
+def load_reranker(reranker_dir: Path | None) -> CrossEncoderReranker:
+    if reranker_dir is None or not (reranker_dir / "config.json").is_file():
+        typer.secho(
+            f"error: --mode rerank needs a reranker model; none at {reranker_dir}", err=True
+        )
+        raise typer.Exit(2)
+    return CrossEncoderReranker(reranker_dir)
 
 
 def run_search(
@@ -28,9 +45,12 @@ def run_search(
     index_dir: Path,
     mode: str,
     as_json: bool,
+    reranker_dir: Path | None = None,
 ) -> None:
-    retriever = LocalRetriever.from_index_dir(index_dir, SentenceTransformerEmbedder())
-    retriever.params = retriever.params.model_copy(update={"mode": mode})
+    params = SearchParams.model_validate({"mode": mode})
+    reranker = load_reranker(reranker_dir) if mode == "rerank" else None
+    retriever = LocalRetriever.from_index_dir(index_dir, SentenceTransformerEmbedder(), reranker)
+    retriever.params = params
     texts = [query] if query is not None else list(read_queries(queries or Path()))
     for text in texts:
         try:
