@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, Field
 
-from cluster.errors import DependencyDown, UserNotFound
+from cluster.errors import DependencyDown, UnknownRequest, UserNotFound
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ class RequestLogRow:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     source_ids: list[str] = field(default_factory=list)
+    ab_arm: str = ""
+    backend: str | None = None
+    fallbacks: int = 0
+    cost_usd: float = 0.0
 
 
 def open_pool(database_url: str, max_size: int) -> AsyncConnectionPool:
@@ -159,8 +163,8 @@ class RequestLog:
 
 INSERT_LOG = """INSERT INTO request_log (request_id, endpoint, status, latency_ms, user_id,
     session_id, question, subject, query_class, route, model, model_version, cache_hit,
-    prompt_tokens, completion_tokens, source_ids)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+    prompt_tokens, completion_tokens, source_ids, ab_arm, backend, fallbacks, cost_usd)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
 
 
 def log_params(row: RequestLogRow) -> tuple[Any, ...]:
@@ -182,3 +186,26 @@ def log_params(row: RequestLogRow) -> tuple[Any, ...]:
         row.completion_tokens,
         row.source_ids,
     )
+
+
+class Feedback:
+    """Thumbs up or down on a logged answer; the answer's A/B arm comes from its log row."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def record(self, request_id: str, rating: int, comment: str) -> str:
+        """Store the feedback and return the arm of the answer it is about."""
+        with database_errors():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT ab_arm FROM request_log WHERE request_id = %s", (request_id,)
+                )
+                row = await cur.fetchone()
+                if row is None:
+                    raise UnknownRequest(request_id)
+                await conn.execute(
+                    "INSERT INTO feedback (request_id, rating, comment) VALUES (%s, %s, %s)",
+                    (request_id, rating, comment),
+                )
+        return str(row[0])

@@ -40,6 +40,13 @@ class UserNotFound(ClusterError):
         self.user_id = user_id
 
 
+class UnknownRequest(ClusterError):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"no logged answer with request_id {request_id!r}")
+        self.init_args = (request_id,)
+        self.request_id = request_id
+
+
 class DependencyDown(ClusterError):
     def __init__(self, component: str, problem: str) -> None:
         self.init_args = (component, problem)

@@ -1,89 +1,142 @@
-"""Application metrics behind one small protocol, recorded by the ingress's service.
+"""Application metrics: one table of definitions, two exporters.
 
 In the Serve graph they are Ray metrics (`ray.util.metrics`): every replica reports to its node's
-metrics agent, which Prometheus scrapes (and `/metrics` relays), so counters add up across
-replicas. A plain process (the single-process baseline) uses prometheus-client instead.
+metrics agent, which Prometheus scrapes (and `/metrics` relays as `ray_tutor_*`), so counts add
+up across replicas. A plain process (the single-process baseline, unit tests) uses
+prometheus-client and serves `tutor_*` itself.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import prometheus_client as prom
 
+Kind = Literal["counter", "histogram", "gauge"]
 LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
+# name (counters without _total: both exporters append it) -> kind, help, labels
+DEFINITIONS: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
+    "tutor_requests": ("counter", "Answered requests", ("endpoint", "status", "arm")),
+    "tutor_request_latency_seconds": ("histogram", "End-to-end latency", ("endpoint", "arm")),
+    "tutor_model_tokens": ("counter", "Tokens by model version", ("model", "direction")),
+    "tutor_cost_usd": ("counter", "Estimated model cost (price table)", ("model", "arm")),
+    "tutor_fallbacks": ("counter", "Backends skipped or failed before one answered", ("arm",)),
+    "tutor_feedback": ("counter", "User feedback", ("arm", "rating")),
+    "tutor_backend_calls": ("counter", "Calls to a backend by outcome", ("backend", "outcome")),
+    "tutor_backend_latency_seconds": (
+        "histogram",
+        "A backend call, first try to end",
+        ("backend",),
+    ),
+    "tutor_breaker_state": (
+        "gauge",
+        "Circuit breaker: 0 closed, 1 half-open, 2 open",
+        ("backend",),
+    ),
+}
 
-class Metrics(Protocol):
-    def request(self, endpoint: str, status: str, latency_s: float) -> None: ...
 
-    def model_call(self, done: dict[str, Any]) -> None: ...
+class Exporter(Protocol):
+    def record(self, name: str, value: float, labels: dict[str, str]) -> None: ...
 
 
-class PrometheusMetrics:
-    """prometheus-client metrics for a single process; `text()` is its /metrics body."""
-
+class PrometheusExporter:
     def __init__(self, registry: prom.CollectorRegistry | None = None) -> None:
         self.registry = registry or prom.CollectorRegistry()
-        self._requests = prom.Counter(
-            "tutor_requests", "Answered requests", ["endpoint", "status"], registry=self.registry
-        )
-        self._latency = prom.Histogram(
-            "tutor_request_latency_seconds",
-            "End-to-end latency",
-            ["endpoint"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self._tokens = prom.Counter(
-            "tutor_model_tokens",
-            "Tokens by model and direction",
-            ["model", "direction"],
-            registry=self.registry,
-        )
+        self._metrics: dict[str, Any] = {
+            name: self._make(name, kind, text, labels)
+            for name, (kind, text, labels) in DEFINITIONS.items()
+        }
 
-    def request(self, endpoint: str, status: str, latency_s: float) -> None:
-        self._requests.labels(endpoint, status).inc()
-        self._latency.labels(endpoint).observe(latency_s)
+    def _make(self, name: str, kind: Kind, text: str, labels: tuple[str, ...]) -> Any:
+        if kind == "counter":
+            return prom.Counter(name, text, labels, registry=self.registry)
+        if kind == "gauge":
+            return prom.Gauge(name, text, labels, registry=self.registry)
+        return prom.Histogram(name, text, labels, buckets=LATENCY_BUCKETS, registry=self.registry)
 
-    def model_call(self, done: dict[str, Any]) -> None:
-        usage = done.get("usage", {})
-        model = str(done.get("model_version"))
-        self._tokens.labels(model, "in").inc(usage.get("prompt_tokens", 0))
-        self._tokens.labels(model, "out").inc(usage.get("completion_tokens", 0))
+    def record(self, name: str, value: float, labels: dict[str, str]) -> None:
+        metric = self._metrics[name].labels(**labels)
+        kind = DEFINITIONS[name][0]
+        if kind == "counter":
+            metric.inc(value)
+        elif kind == "gauge":
+            metric.set(value)
+        else:
+            metric.observe(value)
 
     async def text(self) -> str:
         return prom.generate_latest(self.registry).decode()
 
 
-class RayMetrics:
-    """The same metrics as Ray metrics; they appear as `ray_tutor_*` on the node exporter."""
-
+class RayExporter:
     def __init__(self) -> None:
         from ray.util import metrics
 
-        self._requests = metrics.Counter(
-            "tutor_requests_total", "Answered requests", tag_keys=("endpoint", "status")
+        self._metrics: dict[str, Any] = {}
+        for name, (kind, text, labels) in DEFINITIONS.items():
+            if kind == "counter":
+                self._metrics[name] = metrics.Counter(f"{name}_total", text, tag_keys=labels)
+            elif kind == "gauge":
+                self._metrics[name] = metrics.Gauge(name, text, tag_keys=labels)
+            else:
+                self._metrics[name] = metrics.Histogram(
+                    name, text, boundaries=LATENCY_BUCKETS, tag_keys=labels
+                )
+
+    def record(self, name: str, value: float, labels: dict[str, str]) -> None:
+        metric = self._metrics[name]
+        kind = DEFINITIONS[name][0]
+        if kind == "counter":
+            if value > 0:
+                metric.inc(value, labels)
+        elif kind == "gauge":
+            metric.set(value, labels)
+        else:
+            metric.observe(value, labels)
+
+
+class TutorMetrics:
+    """What the ingress and the router record, in the exporter they were given."""
+
+    def __init__(self, exporter: Exporter) -> None:
+        self.exporter = exporter
+
+    def request(self, endpoint: str, status: str, latency_s: float, arm: str = "") -> None:
+        self.exporter.record(
+            "tutor_requests", 1, {"endpoint": endpoint, "status": status, "arm": arm}
         )
-        self._latency = metrics.Histogram(
-            "tutor_request_latency_seconds",
-            "End-to-end latency",
-            boundaries=LATENCY_BUCKETS,
-            tag_keys=("endpoint",),
-        )
-        self._tokens = metrics.Counter(
-            "tutor_model_tokens_total",
-            "Tokens by model and direction",
-            tag_keys=("model", "direction"),
+        self.exporter.record(
+            "tutor_request_latency_seconds", latency_s, {"endpoint": endpoint, "arm": arm}
         )
 
-    def request(self, endpoint: str, status: str, latency_s: float) -> None:
-        self._requests.inc(1, {"endpoint": endpoint, "status": status})
-        self._latency.observe(latency_s, {"endpoint": endpoint})
-
-    def model_call(self, done: dict[str, Any]) -> None:
+    def answered(self, done: dict[str, Any]) -> None:
+        """Tokens, cost and fallbacks of one answer (its router `done` event)."""
+        model, arm = str(done.get("model_version")), str(done.get("arm", ""))
         usage = done.get("usage", {})
-        model = str(done.get("model_version"))
-        for direction, key in (("in", "prompt_tokens"), ("out", "completion_tokens")):
-            if usage.get(key):
-                self._tokens.inc(usage[key], {"model": model, "direction": direction})
+        self.exporter.record(
+            "tutor_model_tokens", usage.get("prompt_tokens", 0), {"model": model, "direction": "in"}
+        )
+        self.exporter.record(
+            "tutor_model_tokens",
+            usage.get("completion_tokens", 0),
+            {"model": model, "direction": "out"},
+        )
+        self.exporter.record(
+            "tutor_cost_usd", done.get("cost_usd", 0.0), {"model": model, "arm": arm}
+        )
+        self.exporter.record("tutor_fallbacks", done.get("fallbacks", 0), {"arm": arm})
+
+    def feedback(self, arm: str, rating: str) -> None:
+        self.exporter.record("tutor_feedback", 1, {"arm": arm, "rating": rating})
+
+    def backend_call(
+        self, backend: str, outcome: str, latency_s: float, usage: dict[str, int]
+    ) -> None:
+        del usage  # tokens are counted per answer, by model version, at the ingress
+        self.exporter.record("tutor_backend_calls", 1, {"backend": backend, "outcome": outcome})
+        self.exporter.record("tutor_backend_latency_seconds", latency_s, {"backend": backend})
+
+    def breaker_state(self, backend: str, code: int) -> None:
+        self.exporter.record("tutor_breaker_state", code, {"backend": backend})

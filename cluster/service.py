@@ -1,4 +1,4 @@
-"""The tutor service behind the HTTP API: sessions, profiles, the router, and the request log.
+"""The tutor service behind the HTTP API: sessions, profiles, the router, the request log.
 
 Plain Python; the ingress deployment holds one per replica, the single-process baseline one.
 """
@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cluster.db import RequestLog, RequestLogRow, UserProfile, Users
+from cluster.db import Feedback, RequestLog, RequestLogRow, UserProfile, Users
 from cluster.errors import DependencyDown, SessionForbidden, SessionNotFound, UserNotFound
-from cluster.metrics import Metrics
+from cluster.metrics import TutorMetrics
 from cluster.sessions import Session, SessionStore, Turn
 from models.backend import ChatMessage
-from models.router import QueryPlan, SearchOutcome
+from models.router import QueryPlan
+from retrieval.fanout import SearchOutcome
 
 log = logging.getLogger(__name__)
 ANONYMOUS = "anonymous"
@@ -27,6 +28,8 @@ class Router(Protocol):
     def search(self, question: str, subject: str | None, k: int) -> Awaitable[SearchOutcome]: ...
 
     def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]: ...
+
+    def models(self) -> Awaitable[list[dict[str, str]]]: ...
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Query:
     user_id: str | None = None
     subject: str | None = None
     k: int = 5
+    history: list[ChatMessage] | None = None  # given by the caller instead of a session's
+    backend: str | None = None  # a named backend instead of the routing policy
 
 
 @dataclass
@@ -54,6 +59,11 @@ class Answer:
     @property
     def text(self) -> str:
         return "".join(self.parts).strip()
+
+    @property
+    def complete(self) -> bool:
+        """A whole answer from a model: not broken off, not the sources-only fallback."""
+        return self.error is None and self.done.get("status") == "ok"
 
     def absorb(self, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -80,6 +90,12 @@ def profile_note(profile: dict[str, Any]) -> str:
     return "; ".join(p for p in parts if p)
 
 
+def status_of(answer: Answer) -> str:
+    if answer.error is not None:
+        return "error"
+    return str(answer.done.get("status", "error"))
+
+
 class TutorService:
     def __init__(
         self,
@@ -87,13 +103,15 @@ class TutorService:
         sessions: SessionStore,
         users: Users | None = None,
         request_log: RequestLog | None = None,
-        metrics: Metrics | None = None,
+        metrics: TutorMetrics | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         self.router = router
         self.sessions = sessions
         self.users = users
         self.request_log = request_log
         self.metrics = metrics
+        self.feedback_store = feedback
 
     async def start_session(self, user_id: str | None) -> Session:
         profile = await self._profile(user_id)
@@ -114,6 +132,9 @@ class TutorService:
             raise SessionNotFound(session_id)
         return ended
 
+    async def models(self) -> list[dict[str, str]]:
+        return await self.router.models()
+
     async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
         start = time.perf_counter()
         outcome = await self.router.search(question, subject, k)
@@ -125,28 +146,30 @@ class TutorService:
         """The router's events, with the session updated and the request logged at the end."""
         start = time.perf_counter()
         session = await self.session(query.session_id, query.user_id) if query.session_id else None
-        plan = QueryPlan(
-            question=query.question,
-            subject=query.subject,
-            k=query.k,
-            history=history_messages(session),
-            profile_note=profile_note(session.profile if session else {}),
-            request_id=uuid.uuid4().hex,
-        )
+        plan = self._plan(query, session)
         answer = Answer(session_id=query.session_id)
         async for event in self.router.answer(plan):
             answer.absorb(event)
             yield event
         await self._remember(query, answer)
-        latency_s = time.perf_counter() - start
-        self._log(plan, query, answer, latency_s * 1000)
-        if self.metrics is not None:
-            self.metrics.request("query", "error" if answer.error else "ok", latency_s)
-            self.metrics.model_call(answer.done)
+        self._record(plan, query, answer, time.perf_counter() - start)
+
+    def _plan(self, query: Query, session: Session | None) -> QueryPlan:
+        request_id = uuid.uuid4().hex
+        return QueryPlan(
+            question=query.question,
+            subject=query.subject,
+            k=query.k,
+            history=query.history if query.history is not None else history_messages(session),
+            profile_note=profile_note(session.profile if session else {}),
+            request_id=request_id,
+            user_key=query.user_id or query.session_id or request_id,
+            backend=query.backend,
+        )
 
     async def _remember(self, query: Query, answer: Answer) -> None:
-        if query.session_id is None or answer.error is not None:
-            return  # a failed answer is not part of the conversation
+        if query.session_id is None or not answer.complete:
+            return  # a failed or partial answer is not part of the conversation
         source_ids = [s["id"] for s in answer.sources]
         await self.sessions.append(
             query.session_id,
@@ -155,6 +178,16 @@ class TutorService:
                 Turn(role="assistant", content=answer.text, source_ids=source_ids),
             ],
         )
+
+    async def feedback(self, request_id: str, rating: int, comment: str) -> str:
+        if self.feedback_store is None:
+            raise DependencyDown("database", "DATABASE_URL is not set: feedback is not stored")
+        if self.request_log is not None:
+            await self.request_log.flush()  # this replica's answer may still be buffered
+        arm = await self.feedback_store.record(request_id, rating, comment)
+        if self.metrics is not None:
+            self.metrics.feedback(arm, "up" if rating > 0 else "down")
+        return arm
 
     async def _profile(self, user_id: str | None) -> dict[str, Any]:
         """The user's profile for the session; a user with none yet starts with an empty one."""
@@ -177,28 +210,38 @@ class TutorService:
             raise DependencyDown("database", "DATABASE_URL is not set: no user profiles")
         return self.users
 
-    def _log(self, plan: QueryPlan, query: Query, answer: Answer, latency_ms: float) -> None:
-        if self.request_log is None:
-            return
-        done = answer.done
-        usage = done.get("usage", {})
-        self.request_log.record(
-            RequestLogRow(
-                request_id=plan.request_id,
-                endpoint="query",
-                status="error" if answer.error else "ok",
-                latency_ms=latency_ms,
-                user_id=query.user_id,
-                session_id=query.session_id,
-                question=query.question,
-                subject=query.subject,
-                query_class=done.get("query_class"),
-                route=done.get("route"),
-                model=done.get("model"),
-                model_version=done.get("model_version"),
-                cache_hit=False,
-                prompt_tokens=usage.get("prompt_tokens", 0),
-                completion_tokens=usage.get("completion_tokens", 0),
-                source_ids=[s["id"] for s in answer.sources],
-            )
-        )
+    def _record(self, plan: QueryPlan, query: Query, answer: Answer, latency_s: float) -> None:
+        status = status_of(answer)
+        if self.metrics is not None:
+            self.metrics.request("query", status, latency_s, answer.done.get("arm", ""))
+            self.metrics.answered(answer.done)
+        if self.request_log is not None:
+            self.request_log.record(log_row(plan, query, answer, status, latency_s))
+
+
+def log_row(
+    plan: QueryPlan, query: Query, answer: Answer, status: str, latency_s: float
+) -> RequestLogRow:
+    done = answer.done
+    usage = done.get("usage", {})
+    return RequestLogRow(
+        request_id=plan.request_id,
+        endpoint="query",
+        status=status,
+        latency_ms=latency_s * 1000,
+        user_id=query.user_id,
+        session_id=query.session_id,
+        question=query.question,
+        subject=query.subject,
+        query_class=done.get("query_class"),
+        route=done.get("route"),
+        model=done.get("model"),
+        model_version=done.get("model_version"),
+        prompt_tokens=usage.get("prompt_tokens", 0),
+        completion_tokens=usage.get("completion_tokens", 0),
+        source_ids=[s["id"] for s in answer.sources],
+        ab_arm=done.get("arm", ""),
+        backend=done.get("backend"),
+        fallbacks=done.get("fallbacks", 0),
+        cost_usd=done.get("cost_usd", 0.0),
+    )

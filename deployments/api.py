@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,10 +19,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cluster import health
 from cluster.db import UserProfile
-from cluster.errors import ClusterError, SessionForbidden, SessionNotFound, UserNotFound
+from cluster.errors import (
+    ClusterError,
+    SessionForbidden,
+    SessionNotFound,
+    UnknownRequest,
+    UserNotFound,
+)
 from cluster.service import Answer, Query, TutorService
 from cluster.sessions import SESSION_ID
-from models.errors import ModelError
+from deployments.openai_api import add_openai_routes, prepend
+from models.errors import ModelError, UnknownBackendError
 from retrieval.errors import InvalidQueryError, RetrievalError, UnknownSubjectError
 
 SessionId = Annotated[str, Path(pattern=SESSION_ID.pattern, description="32 URL-safe characters")]
@@ -57,6 +64,12 @@ class ProfileBody(Strict):
     progress: dict[str, Any] = Field(default_factory=dict)
 
 
+class FeedbackBody(Strict):
+    request_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="From the answer.")
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=2000)
+
+
 class SessionStartBody(Strict):
     user_id: UserId | None = None
 
@@ -73,6 +86,8 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (SessionNotFound, 404, "session_not_found"),
     (SessionForbidden, 403, "session_forbidden"),
     (UserNotFound, 404, "user_not_found"),
+    (UnknownRequest, 404, "unknown_request"),
+    (UnknownBackendError, 404, "model_not_found"),
     (RetrievalError, 503, "retrieval_unavailable"),
     (ModelError, 503, "model_unavailable"),
     (ClusterError, 503, "dependency_unavailable"),
@@ -128,26 +143,32 @@ class FormAsJson:
 def answer_json(answer: Answer) -> dict[str, Any]:
     done = answer.done
     return {
-        "answer": answer.text,
+        "answer": answer.text or done.get("message", ""),
+        "status": done.get("status", "error"),
         "session_id": answer.session_id,
+        "request_id": done.get("request_id"),
         "sources": answer.sources,
         "model": done.get("model"),
         "model_version": done.get("model_version"),
         "route": done.get("route"),
         "query_class": done.get("query_class"),
+        "arm": done.get("arm", ""),
+        "fallbacks": done.get("fallbacks", 0),
         "cache": {"hit": False},
         "timings_ms": done.get("timings_ms", {}),
         "usage": done.get("usage", {}),
+        "cost_usd": done.get("cost_usd", 0.0),
         "degraded": answer.degraded,
     }
 
 
-async def prepend(
-    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
-) -> AsyncIterator[dict[str, Any]]:
-    yield first
-    async for event in rest:
-        yield event
+def answer_response(answer: Answer) -> JSONResponse:
+    """200 for an answer (a sources-only answer says so in `status`); 502 when a model's stream
+    broke after it began: the partial text is returned, marked, never passed off as whole."""
+    if answer.error is not None:
+        body = {**answer_json(answer), "status": "error", "error": answer.error}
+        return JSONResponse(body, 502)
+    return JSONResponse(answer_json(answer))
 
 
 async def sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
@@ -165,6 +186,7 @@ def build_api(
     app.add_middleware(FormAsJson)
     install_error_handlers(app)
     add_tutor_routes(app, service)
+    add_openai_routes(app, service)
     add_health_routes(app, health_report, metrics_text)
     return app
 
@@ -182,9 +204,7 @@ def add_tutor_routes(app: FastAPI, service: TutorService) -> None:
         answer = Answer(session_id=body.session_id)
         async for event in prepend(first, events):
             answer.absorb(event)
-        if answer.error is not None:
-            return JSONResponse({**answer_json(answer), "error": answer.error}, 503)
-        return answer_json(answer)
+        return answer_response(answer)
 
     @app.post("/api/v1/retrieval/search")
     async def search(body: SearchBody) -> dict[str, Any]:
@@ -209,6 +229,12 @@ def add_tutor_routes(app: FastAPI, service: TutorService) -> None:
     async def end(body: SessionEndBody) -> dict[str, Any]:
         session = await service.end_session(body.session_id, body.user_id)
         return {"session_id": session.id, "ended": True, "turns": len(session.turns)}
+
+    @app.post("/api/v1/ai-tutor/feedback", status_code=201)
+    async def feedback(body: FeedbackBody) -> dict[str, Any]:
+        rating = 1 if body.rating == "up" else -1
+        arm = await service.feedback(body.request_id, rating, body.comment)
+        return {"request_id": body.request_id, "recorded": True, "arm": arm}
 
     @app.put("/api/v1/users/{user_id}")
     async def put_user(user_id: UserIdPath, body: ProfileBody) -> dict[str, Any]:

@@ -10,15 +10,16 @@ from psycopg_pool import AsyncConnectionPool
 from ray.serve.handle import DeploymentHandle
 
 from cluster import health
-from cluster.db import RequestLog, Users, open_pool
+from cluster.db import Feedback, RequestLog, Users, open_pool
 from cluster.embedded_store import RayActorSessionStore
-from cluster.metrics import RayMetrics
+from cluster.metrics import RayExporter, TutorMetrics
 from cluster.metrics_relay import ray_metrics_text
 from cluster.service import TutorService
 from cluster.sessions import RedisSessionStore, SessionStore
 from cluster.settings import Settings, get_settings
 from deployments.api import build_api
-from models.router import QueryPlan, SearchOutcome
+from models.router import QueryPlan
+from retrieval.fanout import SearchOutcome
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ class HandleRouter:
     async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
         outcome: SearchOutcome = await self._handle.search.remote(question, subject, k)
         return outcome
+
+    async def models(self) -> list[dict[str, str]]:
+        listed: list[dict[str, str]] = await self._handle.models.remote()
+        return listed
 
     def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
         # A stream=True handle returns a DeploymentResponseGenerator: an async iterator.
@@ -54,13 +59,15 @@ class TutorIngress:
         self._router = router
         self._sessions = session_store(settings)
         self._pool: AsyncConnectionPool | None = None
-        users, request_log = None, None
+        users, request_log, feedback = None, None, None
         if settings.database_url is not None:
             self._pool = open_pool(str(settings.database_url), settings.db_pool_max_size)
             await self._pool.open(wait=False)  # PostgreSQL down at start must not block serving
             users, request_log = Users(self._pool), RequestLog(self._pool)
+            feedback = Feedback(self._pool)
+        metrics = TutorMetrics(RayExporter())
         self.service = TutorService(
-            HandleRouter(router), self._sessions, users, request_log, RayMetrics()
+            HandleRouter(router), self._sessions, users, request_log, metrics, feedback
         )
 
     def __serve_build_asgi_app__(self) -> Any:

@@ -5,12 +5,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
+import redis.asyncio as aioredis
 from ray.serve.handle import DeploymentHandle
 
 from cluster.health import Probe, check_all
+from cluster.metrics import RayExporter, TutorMetrics
+from cluster.settings import Settings, get_settings
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
-from models.router import QueryPlan, RouterConfig, SearchOutcome, ShardSearch, TutorRouter
+from models.breaker import (
+    STATE_CODE,
+    BreakerConfig,
+    BreakerStore,
+    CircuitBreakers,
+    MemoryBreakerStore,
+    RedisBreakerStore,
+)
+from models.router import QueryPlan, RouterConfig, TutorRouter
 from retrieval.embedder import Vectors
+from retrieval.fanout import FanoutSearch, SearchOutcome, ShardSearch
 from retrieval.shard import ShardCandidates
 
 
@@ -51,6 +63,14 @@ def health_probe(handle: DeploymentHandle) -> Probe:
     return probe
 
 
+def breaker_store(settings: Settings) -> BreakerStore:
+    """Shared by every router replica through Redis; per replica without it."""
+    if settings.redis_url is None:
+        return MemoryBreakerStore()
+    client = aioredis.Redis.from_url(str(settings.redis_url), socket_timeout=2)
+    return RedisBreakerStore(client)
+
+
 class RouterServer:
     def __init__(
         self,
@@ -59,11 +79,18 @@ class RouterServer:
         reranker: DeploymentHandle | None,
         llms: dict[str, DeploymentHandle],
     ) -> None:
-        self._router = TutorRouter(
+        retrieval = FanoutSearch(
             embed=lambda text: embedder.embed.remote(text),
             shards={subject: shard_search(h) for subject, h in shards.items()},
             rerank=(lambda pairs: reranker.score.remote(pairs)) if reranker else None,
-            llms={name: HandleLLM(h) for name, h in llms.items()},
+        )
+        breakers = CircuitBreakers(breaker_store(get_settings()), BreakerConfig())
+        self._metrics = TutorMetrics(RayExporter())
+        self._router = TutorRouter(
+            retrieval,
+            {name: HandleLLM(h) for name, h in llms.items()},
+            breakers,
+            observer=self._metrics,
         )
         self._probes: dict[str, Probe] = {
             "embedder": health_probe(embedder),
@@ -78,6 +105,9 @@ class RouterServer:
     async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
         return await self._router.search(question, subject, k)
 
+    async def models(self) -> list[dict[str, str]]:
+        return await self._router.models()
+
     async def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
         async for event in self._router.answer(plan):
             yield event
@@ -85,6 +115,12 @@ class RouterServer:
     async def components(self) -> dict[str, Any]:
         """Health of every node behind the router (the ingress adds its own dependencies)."""
         report: dict[str, Any] = await check_all(self._probes, timeout_s=5.0)
+        states = await self._router.breaker_states()
+        for name, state in states.items():
+            report["components"][f"llm:{name}"]["breaker"] = state
+            self._metrics.breaker_state(name, STATE_CODE[state])
+        store = self._router.breakers.store.kind
+        report["components"]["breakers"] = {"status": "healthy", "store": store, **states}
         return report["components"]
 
     def config(self) -> dict[str, Any]:

@@ -9,13 +9,16 @@ from collections.abc import Awaitable
 from fastapi import FastAPI
 
 from cluster import health
-from cluster.metrics import PrometheusMetrics
+from cluster.metrics import PrometheusExporter, TutorMetrics
 from cluster.service import TutorService
 from cluster.sessions import MemorySessionStore, SessionStore
 from deployments.api import build_api
 from models.backend import LLMBackend
-from models.router import LLMClient, RouterConfig, ShardSearch, TutorRouter
+from models.breaker import CircuitBreakers, MemoryBreakerStore
+from models.generation import LLMClient
+from models.router import RouterConfig, TutorRouter
 from retrieval.embedder import Embedder, Vectors
+from retrieval.fanout import FanoutSearch, ShardSearch
 from retrieval.reranker import Reranker
 from retrieval.shard import Shard, ShardCandidates
 
@@ -29,13 +32,9 @@ def local_shard(shard: Shard) -> ShardSearch:
     return search
 
 
-def local_router(
-    embedder: Embedder,
-    shards: dict[str, Shard],
-    llms: dict[str, LLMBackend],
-    reranker: Reranker | None = None,
-    config: RouterConfig | None = None,
-) -> TutorRouter:
+def local_search(
+    embedder: Embedder, shards: dict[str, Shard], reranker: Reranker | None = None
+) -> FanoutSearch:
     async def embed(text: str) -> Vectors:
         vectors: Vectors = await asyncio.to_thread(embedder.embed, [text])
         return vectors[0]
@@ -44,23 +43,36 @@ def local_router(
         assert reranker is not None
         return asyncio.to_thread(reranker.score, pairs)
 
+    local_shards = {subject: local_shard(shard) for subject, shard in shards.items()}
+    return FanoutSearch(embed, local_shards, rerank if reranker is not None else None)
+
+
+def local_router(
+    embedder: Embedder,
+    shards: dict[str, Shard],
+    llms: dict[str, LLMBackend],
+    reranker: Reranker | None = None,
+    config: RouterConfig | None = None,
+    metrics: TutorMetrics | None = None,
+) -> TutorRouter:
+    config = config or RouterConfig()
+    breakers = CircuitBreakers(MemoryBreakerStore(), config.breaker)
     clients: dict[str, LLMClient] = dict(llms)
-    return TutorRouter(
-        embed=embed,
-        shards={subject: local_shard(shard) for subject, shard in shards.items()},
-        rerank=rerank if reranker is not None else None,
-        llms=clients,
-        config=config,
-    )
+    search = local_search(embedder, shards, reranker)
+    return TutorRouter(search, clients, breakers, config, observer=metrics)
 
 
 def local_api(
-    router: TutorRouter, sessions: SessionStore | None = None
+    router: TutorRouter,
+    sessions: SessionStore | None = None,
+    metrics: TutorMetrics | None = None,
 ) -> tuple[FastAPI, TutorService]:
-    metrics = PrometheusMetrics()
+    exporter = PrometheusExporter()
+    metrics = metrics or TutorMetrics(exporter)
     service = TutorService(router, sessions or MemorySessionStore(ttl_s=3600), metrics=metrics)
 
     async def report() -> dict[str, object]:
         return health.report_of({"session_store": {"status": "healthy", "backend": "memory"}})
 
-    return build_api(service, report, metrics.text), service
+    text = metrics.exporter.text if isinstance(metrics.exporter, PrometheusExporter) else None
+    return build_api(service, report, text or exporter.text), service

@@ -1,45 +1,41 @@
-"""The tutor's router: retrieve (embed -> shards -> rerank), pick a model, stream the answer.
+"""The tutor's router: retrieve, classify, pick a backend chain (policy or A/B arm), generate.
 
-Plain Python: its collaborators are async callables, so the Serve graph passes deployment
-handles and a single process passes local objects (the benchmark baseline, unit tests).
-
-Every answer is a stream of events, so the ingress can relay it as server-sent events or
-collect it into one JSON body:
+Plain Python over injected services (deployment handles in the graph, local objects in one
+process). Every answer is a stream of events, relayed as server-sent events or collected:
     {"type": "sources", "sources": [...], "degraded": [...]}
-    {"type": "token", "text": "..."}                         (zero or more)
-    {"type": "done", "model", "model_version", "route", "query_class", "usage", "timings_ms"}
-    {"type": "error", "error": {"type", "message"}}          (instead of or after tokens)
+    {"type": "token", "text": "..."}                       zero or more
+    {"type": "error", "error": {"type", "message"}}        the stream broke after tokens; last
+    {"type": "done", "status": "ok" | "degraded", "message", "model", "model_version",
+     "backend", "route", "query_class", "arm", "request_id", "attempts", "fallbacks",
+     "usage", "cost_usd", "timings_ms"}
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
-from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.backend import ChatMessage, GenerationChunk, GenerationRequest, ModelInfo
-from models.errors import ModelError
+from models.backend import ChatMessage, GenerationRequest
+from models.breaker import BreakerConfig, CircuitBreakers
+from models.breaker import State as BreakerState
+from models.errors import UnknownBackendError
+from models.experiments import Experiment, assign
+from models.generation import CallObserver, ChainRunner, Generation, LLMClient, Price
 from models.prompts import SourceText, build_messages
+from models.resilience import Deadline, RetryPolicy
 from models.routing import RoutePolicy, classify
-from retrieval.embedder import Vectors
-from retrieval.errors import RetrievalError
-from retrieval.pipeline import (
-    SearchParams,
-    apply_rerank,
-    candidate_counts,
-    first_stage,
-    rerank_pairs,
-    select_subjects,
-)
-from retrieval.preprocess import prepare_query
-from retrieval.shard import Hit, ShardCandidates
+from retrieval.fanout import FanoutSearch, SearchOutcome, elapsed_ms
+from retrieval.pipeline import SearchParams
+from retrieval.shard import Hit
 
-log = logging.getLogger(__name__)
+ALL_DOWN = (
+    "The tutor's models are unavailable right now. Here are the curriculum passages that "
+    "match your question."
+)
 
 
 class GenerationParams(BaseModel):
@@ -48,6 +44,7 @@ class GenerationParams(BaseModel):
     max_tokens: int = Field(160, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0, le=2)
     sources_in_prompt: int = Field(3, ge=0, le=10)
+    deadline_s: float = Field(30.0, gt=0, description="Time budget for all attempts together.")
 
 
 class RouterConfig(BaseModel):
@@ -58,13 +55,12 @@ class RouterConfig(BaseModel):
     search: SearchParams = Field(default_factory=SearchParams)
     policy: RoutePolicy = Field(default_factory=RoutePolicy)
     generation: GenerationParams = Field(default_factory=GenerationParams)
-
-
-@dataclass
-class SearchOutcome:
-    hits: list[Hit]
-    degraded: list[dict[str, str]] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    experiment: Experiment | None = Field(None, description="An A/B test of routing policies.")
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description="Backend name -> price per 1K tokens (cost metrics)."
+    )
 
 
 @dataclass(frozen=True)
@@ -77,32 +73,8 @@ class QueryPlan:
     history: list[ChatMessage] = field(default_factory=list)
     profile_note: str = ""
     request_id: str = ""
-
-
-class Embed(Protocol):
-    def __call__(self, text: str) -> Awaitable[Vectors]: ...
-
-
-class ShardSearch(Protocol):
-    def __call__(
-        self, vector: Vectors | None, keywords: str, k_dense: int, k_keyword: int
-    ) -> Awaitable[ShardCandidates]: ...
-
-
-class Rerank(Protocol):
-    def __call__(self, pairs: list[tuple[str, str]]) -> Awaitable[list[float]]: ...
-
-
-class LLMClient(Protocol):
-    """A backend as the router sees it: a stream and a description (see `LLMBackend`)."""
-
-    def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]: ...
-
-    def describe(self) -> Awaitable[ModelInfo]: ...
-
-
-def elapsed_ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 2)
+    user_key: str = ""  # who the A/B assignment is stable for (user, else session)
+    backend: str | None = None  # a named backend instead of the policy (OpenAI `model`)
 
 
 def source_json(hit: Hit) -> dict[str, Any]:
@@ -112,74 +84,57 @@ def source_json(hit: Hit) -> dict[str, Any]:
 class TutorRouter:
     def __init__(
         self,
-        embed: Embed,
-        shards: dict[str, ShardSearch],
-        rerank: Rerank | None,
+        retrieval: FanoutSearch,
         llms: dict[str, LLMClient],
+        breakers: CircuitBreakers,
         config: RouterConfig | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
-        self._embed = embed
-        self._shards = shards
-        self._rerank_pairs = rerank
-        self._llms = llms
+        self.retrieval = retrieval
+        self.llms = llms
+        self.breakers = breakers
+        self.observer = observer
         self.config = config or RouterConfig()
 
-    def reconfigure(self, config: dict[str, Any]) -> None:
-        self.config = RouterConfig.model_validate(config)
+    @property
+    def config(self) -> RouterConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: RouterConfig) -> None:
+        self._config = config
+        self.breakers.config = config.breaker
 
     async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
-        params = self.config.search
-        prepared = prepare_query(question, params.max_query_chars)
-        subjects = select_subjects(subject, list(self._shards))
-        k_dense, k_keyword = candidate_counts(params.mode, params.fusion)
-        outcome = SearchOutcome(hits=[])
-        start = time.perf_counter()
-        vector = await self._embed(prepared.text) if k_dense else None
-        outcome.timings_ms["embed"] = elapsed_ms(start)
-        start = time.perf_counter()
-        counts = (k_dense, k_keyword)
-        candidates = await self._gather_shards(subjects, vector, prepared.keywords, counts, outcome)
-        ranked = first_stage(candidates, params)
-        outcome.timings_ms["search"] = elapsed_ms(start)
-        outcome.hits = await self._rerank(prepared.text, ranked, k, outcome)
-        return outcome
+        return await self.retrieval.search(question, subject, k, self.config.search)
 
-    async def _gather_shards(
-        self,
-        subjects: list[str],
-        vector: Any,
-        keywords: str,
-        counts: tuple[int, int],
-        outcome: SearchOutcome,
-    ) -> list[ShardCandidates]:
-        k_dense, k_keyword = counts
-        calls = [self._shards[s](vector, keywords, k_dense, k_keyword) for s in subjects]
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        candidates = []
-        for subject, result in zip(subjects, results, strict=True):
-            if isinstance(result, ShardCandidates):
-                candidates.append(result)
-                continue
-            # A failed shard degrades the answer (and says so); it does not fail it.
-            log.warning("shard %s failed: %r", subject, result)
-            outcome.degraded.append({"subject": subject, "error": str(result).splitlines()[0]})
-        if not candidates:
-            raise RetrievalError("no retriever shard answered: " + str(outcome.degraded))
-        return candidates
+    def choose(
+        self, question: str, user_key: str, backend: str | None = None
+    ) -> tuple[str, str, str, list[str]]:
+        """(query class, rule, A/B arm, backend chain) for a question."""
+        decision = classify(question)
+        if backend is not None:
+            if backend not in self.llms:
+                raise UnknownBackendError(backend, list(self.llms))
+            return decision.query_class, "requested", "", [backend]
+        policy, arm = self.config.policy, ""
+        if self.config.experiment is not None and user_key:
+            arm = assign(self.config.experiment, user_key)
+            policy = self.config.experiment.arms[arm].policy
+        return (
+            decision.query_class,
+            decision.rule,
+            arm,
+            policy.chain(decision.query_class, self.llms),
+        )
 
-    async def _rerank(
-        self, query: str, ranked: list[Hit], k: int, outcome: SearchOutcome
-    ) -> list[Hit]:
-        params = self.config.search
-        if params.mode != "rerank" or self._rerank_pairs is None:
-            return ranked[:k]
-        start = time.perf_counter()
-        top = ranked[: params.rerank_top_n]
-        scores = await self._rerank_pairs(rerank_pairs(query, top))
-        outcome.timings_ms["rerank"] = elapsed_ms(start)
-        return apply_rerank(top, scores, k)
+    async def models(self) -> list[dict[str, str]]:
+        infos = [(name, await client.describe()) for name, client in self.llms.items()]
+        return [{"id": name, "model": i.model, "version": i.version} for name, i in infos]
 
     async def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
+        if plan.backend is not None and plan.backend not in self.llms:
+            raise UnknownBackendError(plan.backend, list(self.llms))  # before any event
         outcome = await self.search(plan.question, plan.subject, plan.k)
         yield {
             "type": "sources",
@@ -189,49 +144,68 @@ class TutorRouter:
         async for event in self._generate(plan, outcome):
             yield event
 
-    async def _generate(
-        self, plan: QueryPlan, outcome: SearchOutcome
-    ) -> AsyncIterator[dict[str, Any]]:
-        decision = classify(plan.question)
-        chain = self.config.policy.chain(decision.query_class, self._llms)
+    def _request(self, plan: QueryPlan, outcome: SearchOutcome) -> GenerationRequest:
         generation = self.config.generation
-        sources = [
-            SourceText(h.title, h.text) for h in outcome.hits[: generation.sources_in_prompt]
-        ]
-        request = GenerationRequest(
+        top = outcome.hits[: generation.sources_in_prompt]
+        sources = [SourceText(h.title, h.text) for h in top]
+        return GenerationRequest(
             messages=build_messages(plan.question, sources, plan.history, plan.profile_note),
             max_tokens=generation.max_tokens,
             temperature=generation.temperature,
             request_id=plan.request_id,
         )
+
+    async def _generate(
+        self, plan: QueryPlan, outcome: SearchOutcome
+    ) -> AsyncIterator[dict[str, Any]]:
+        query_class, rule, arm, chain = self.choose(plan.question, plan.user_key, plan.backend)
+        runner = ChainRunner(self.llms, self.breakers, self.config.retry, self.observer)
+        gen = Generation()
+        served: dict[str, Any] = {}
+        deadline = Deadline.after(self.config.generation.deadline_s)
         start = time.perf_counter()
-        backend = chain[0]
-        info = await self._llms[backend].describe()
-        usage = {"prompt_tokens": 0, "completion_tokens": 0}
-        try:
-            async for chunk in self._llms[backend].stream(request):
-                if chunk.text:
-                    outcome.timings_ms.setdefault("first_token", elapsed_ms(start))
-                    yield {"type": "token", "text": chunk.text}
-                if chunk.finish_reason is not None:
-                    usage = {
-                        "prompt_tokens": chunk.prompt_tokens,
-                        "completion_tokens": chunk.completion_tokens,
-                    }
-        except ModelError as error:
-            yield {"type": "error", "error": {"type": type(error).__name__, "message": str(error)}}
-            return
+        async for event in runner.run(chain, self._request(plan, outcome), deadline, gen):
+            if event["type"] == "served":
+                served = event
+            elif event["type"] == "error":
+                yield event
+                return  # tokens were sent: the answer stays visibly broken, not silently short
+            else:
+                yield event
         outcome.timings_ms["generate"] = elapsed_ms(start)
-        yield {
+        yield self._done(plan, outcome, gen, served, (query_class, rule, arm))
+
+    def _done(
+        self,
+        plan: QueryPlan,
+        outcome: SearchOutcome,
+        gen: Generation,
+        served: dict[str, Any],
+        choice: tuple[str, str, str],
+    ) -> dict[str, Any]:
+        query_class, rule, arm = choice
+        backend = served.get("backend")
+        price = self.config.prices.get(backend or "", Price())
+        timings = {**outcome.timings_ms}
+        if gen.first_token_ms is not None:
+            timings["first_token"] = gen.first_token_ms
+        return {
             "type": "done",
-            "model": info.model,
-            "model_version": info.version,
+            "status": "ok" if backend else "degraded",
+            "message": "" if backend else ALL_DOWN,
+            "model": served.get("model"),
+            "model_version": served.get("version"),
             "backend": backend,
-            "route": f"{decision.rule}->{backend}",
-            "query_class": decision.query_class,
-            "usage": usage,
-            "timings_ms": outcome.timings_ms,
+            "route": f"{rule}->{backend or 'sources-only'}",
+            "query_class": query_class,
+            "arm": arm,
+            "request_id": plan.request_id,
+            "attempts": [asdict(a) for a in gen.attempts],
+            "fallbacks": gen.fallbacks,
+            "usage": gen.usage,
+            "cost_usd": price.cost(gen.usage["prompt_tokens"], gen.usage["completion_tokens"]),
+            "timings_ms": timings,
         }
 
-    def health(self) -> dict[str, Any]:
-        return {"status": "healthy", "backends": list(self._llms), "shards": list(self._shards)}
+    async def breaker_states(self) -> dict[str, BreakerState]:
+        return {name: await self.breakers.state(name) for name in self.llms}

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from graphs.single_process import local_api, local_router
+from models.router import RouterConfig
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
@@ -149,14 +150,32 @@ def test_streaming_sends_sources_then_tokens_then_done(client):
     assert kinds[0] == "sources" and kinds[-1] == "done" and kinds.count("token") > 3
 
 
-def test_a_failed_model_answers_503_with_the_sources_still_attached(shards):
-    router = local_router(HashingEmbedder(), shards, {"local": EchoSourceBackend(fail="before")})
+FAST_RETRIES = RouterConfig.model_validate({"retry": {"initial_backoff_s": 0.01}})
+
+
+def test_with_every_model_down_the_answer_is_the_sources_and_says_so(shards):
+    backend = EchoSourceBackend(fail="before")
+    router = local_router(HashingEmbedder(), shards, {"local": backend}, config=FAST_RETRIES)
+    app, _ = local_api(router)
+    with TestClient(app) as client:
+        response = client.post(QUERY, json={"question": "atomic number of carbon"})
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "degraded"
+    assert "models are unavailable" in body["answer"]
+    assert body["sources"][0]["id"] == "chemistry:carbon"
+    assert body["route"].endswith("->sources-only") and body["fallbacks"] == 1
+    assert len(backend.requests) == 3  # retried (BackendUnavailable is retryable), then gave up
+
+
+def test_a_stream_broken_after_tokens_is_a_502_marked_partial_not_a_short_answer(shards):
+    router = local_router(HashingEmbedder(), shards, {"local": EchoSourceBackend(fail="after")})
     app, _ = local_api(router)
     with TestClient(app) as client:
         response = client.post(QUERY, json={"question": "carbon"})
-    assert response.status_code == 503
-    assert response.json()["error"]["type"] == "BackendUnavailable"
-    assert response.json()["sources"]
+        streamed = client.post(QUERY, json={"question": "carbon", "stream": True}).text
+    assert response.status_code == 502 and response.json()["status"] == "error"
+    assert response.json()["error"]["type"] == "stream_interrupted"
+    assert "event: error" in streamed and "event: done" not in streamed
 
 
 def test_search_returns_ranked_documents(client):
@@ -171,4 +190,4 @@ def test_search_returns_ranked_documents(client):
 def test_metrics_count_answered_requests(client):
     client.post(QUERY, json={"question": "carbon"})
     text = client.get("/metrics").text
-    assert 'tutor_requests_total{endpoint="query",status="ok"} 1.0' in text
+    assert 'tutor_requests_total{arm="",endpoint="query",status="ok"} 1.0' in text

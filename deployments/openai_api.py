@@ -1,0 +1,151 @@
+"""An OpenAI-compatible front door: `POST /v1/chat/completions` and `GET /v1/models`.
+
+Any OpenAI client can use the tutor; retrieval and routing stay behind it. Model `tutor` is
+routed by policy; a backend's name (from `/v1/models`) asks for that backend. The answer's
+sources and route ride along in a `tutor` field, which OpenAI clients ignore.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from cluster.service import Answer, Query, TutorService
+from models.backend import ChatMessage
+
+ROUTED = "tutor"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # OpenAI messages carry optional extras (name)
+
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str = Field(max_length=4000)
+
+
+class ChatBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # sampling fields the tutor does not use
+
+    model: str = ROUTED
+    messages: list[Message] = Field(min_length=1, max_length=50)
+    stream: bool = False
+    user: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@-]{1,128}$")
+
+
+def to_query(body: ChatBody) -> Query:
+    """The last user message is the question; earlier user/assistant turns are the history
+    (the tutor keeps its own system prompt)."""
+    turns = [m for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise ValueError("the last message must be the user's")
+    history = [ChatMessage(m.role, m.content) for m in turns[:-1]]  # type: ignore[arg-type]
+    backend = None if body.model == ROUTED else body.model
+    return Query(question=turns[-1].content, user_id=body.user, history=history, backend=backend)
+
+
+def tutor_extra(answer: Answer) -> dict[str, Any]:
+    done = answer.done
+    return {
+        "sources": answer.sources,
+        "route": done.get("route"),
+        "status": done.get("status"),
+        "model_version": done.get("model_version"),
+        "request_id": done.get("request_id"),
+    }
+
+
+def completion(answer: Answer, created: int) -> dict[str, Any]:
+    usage = answer.done.get("usage", {"prompt_tokens": 0, "completion_tokens": 0})
+    return {
+        "id": f"chatcmpl-{answer.done.get('request_id', '')}",
+        "object": "chat.completion",
+        "created": created,
+        "model": answer.done.get("model_version") or ROUTED,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": answer.text or answer.done.get("message", ""),
+                },
+            }
+        ],
+        "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
+        "tutor": tutor_extra(answer),
+    }
+
+
+def chunk(created: int, delta: dict[str, str], finish: str | None, **extra: Any) -> str:
+    body = {
+        "id": "chatcmpl-tutor",
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": ROUTED,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        **extra,
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
+async def stream_chunks(events: AsyncIterator[dict[str, Any]], created: int) -> AsyncIterator[str]:
+    answer = Answer(session_id=None)
+    yield chunk(created, {"role": "assistant"}, None)
+    async for event in events:
+        answer.absorb(event)
+        if event["type"] == "token":
+            yield chunk(created, {"content": event["text"]}, None)
+        elif event["type"] == "error":
+            # OpenAI's streaming error shape: the client raises instead of returning a short text.
+            yield f"data: {json.dumps({'error': event['error']})}\n\n"
+            return
+    if answer.done.get("status") != "ok" and answer.done.get("message"):
+        yield chunk(created, {"content": answer.done["message"]}, None)
+    yield chunk(created, {}, "stop", tutor=tutor_extra(answer))
+    yield "data: [DONE]\n\n"
+
+
+def add_openai_routes(app: FastAPI, service: TutorService) -> None:
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        routed = {"id": ROUTED, "object": "model", "owned_by": "ai-tutor", "version": "routed"}
+        backends = [
+            {"id": m["id"], "object": "model", "owned_by": "ai-tutor", "version": m["version"]}
+            for m in await service.models()
+        ]
+        return {"object": "list", "data": [routed, *backends]}
+
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat(body: ChatBody) -> Any:
+        try:
+            query = to_query(body)
+        except ValueError as exc:
+            error = {"type": "invalid_request", "message": str(exc)}
+            return JSONResponse({"error": error}, 422)
+        created = int(time.time())
+        events = service.ask(query)
+        first = await anext(events)  # request errors surface here, before streaming starts
+        if body.stream:
+            return StreamingResponse(
+                stream_chunks(prepend(first, events), created), media_type="text/event-stream"
+            )
+        answer = Answer(session_id=None)
+        async for event in prepend(first, events):
+            answer.absorb(event)
+        if answer.error is not None:
+            return JSONResponse({"error": answer.error}, 502)
+        return completion(answer, created)
+
+
+async def prepend(
+    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
+) -> AsyncIterator[dict[str, Any]]:
+    yield first
+    async for event in rest:
+        yield event

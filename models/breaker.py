@@ -1,0 +1,186 @@
+"""Circuit breakers per backend: closed -> open -> half-open probe -> closed, shared by replicas.
+
+A breaker opens after `failure_threshold` failures in a row, or when at least `min_calls` calls
+in the last `window_s` seconds failed at `failure_rate` or more. After `open_s` it lets exactly
+one probe through (half-open); the probe's outcome closes or reopens it. State lives in Redis,
+so one router replica's discovery protects all of them; without Redis each replica keeps its own.
+
+Hand-written, not a library: purgatory (the maintained asyncio breaker with Redis storage)
+counts consecutive failures only, lets every request through when half-open, and its Redis
+extra pins redis<6 where this project runs redis 8.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, ConfigDict, Field
+
+State = Literal["closed", "open", "half_open"]
+STATE_CODE: dict[State, int] = {"closed": 0, "half_open": 1, "open": 2}
+# The failure rate is judged on at most this many recent calls: enough for a rate, small enough
+# that the shared snapshot stays a few KB however busy the backend is.
+MAX_OUTCOMES = 200
+
+
+class BreakerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    failure_threshold: int = Field(5, ge=1, description="Consecutive failures that open it.")
+    failure_rate: float = Field(0.5, gt=0, le=1, description="Failure share that opens it...")
+    min_calls: int = Field(10, ge=1, description="...over at least this many calls...")
+    window_s: float = Field(30, gt=0, description="...in this many recent seconds.")
+    open_s: float = Field(15, gt=0, description="Time open before one probe is let through.")
+
+
+@dataclass
+class Snapshot:
+    """A breaker's stored state: `opened_at` is set while open or half-open."""
+
+    state: State = "closed"
+    consecutive_failures: int = 0
+    opened_at: float = 0.0
+    probe_started: float = 0.0
+    outcomes: list[tuple[float, bool]] | None = None  # (time, ok) within the window
+
+
+def should_open(snap: Snapshot, config: BreakerConfig) -> bool:
+    if snap.consecutive_failures >= config.failure_threshold:
+        return True
+    outcomes = snap.outcomes or []
+    if len(outcomes) < config.min_calls:
+        return False
+    failures = sum(1 for _, ok in outcomes if not ok)
+    return failures / len(outcomes) >= config.failure_rate
+
+
+def after_outcome(snap: Snapshot, ok: bool, now: float, config: BreakerConfig) -> Snapshot:
+    """The state after one call's outcome."""
+    if snap.state == "half_open":
+        return Snapshot() if ok else Snapshot("open", 0, now, 0.0, [])
+    recent = [(t, o) for t, o in (snap.outcomes or []) if t > now - config.window_s]
+    recent = [*recent[-(MAX_OUTCOMES - 1) :], (now, ok)]
+    streak = 0 if ok else snap.consecutive_failures + 1
+    updated = Snapshot("closed", streak, 0.0, 0.0, recent)
+    if should_open(updated, config):
+        return Snapshot("open", 0, now, 0.0, [])
+    return updated
+
+
+def admission(snap: Snapshot, now: float, config: BreakerConfig) -> tuple[bool, Snapshot]:
+    """(may this call go ahead, the state to store). Open past its time admits one probe."""
+    if snap.state == "closed":
+        return True, snap
+    probe_stale = now - snap.probe_started > config.open_s  # a probe that never reported back
+    if snap.state == "half_open" and not probe_stale:
+        return False, snap
+    if snap.state == "open" and now - snap.opened_at < config.open_s:
+        return False, snap
+    return True, Snapshot("half_open", 0, snap.opened_at, now, [])
+
+
+class BreakerStore(Protocol):
+    """Reads and writes snapshots atomically per backend; `kind` says where they live."""
+
+    kind: str
+
+    async def update(
+        self, backend: str, change: Callable[[Snapshot], tuple[bool, Snapshot]]
+    ) -> bool: ...
+
+    async def read(self, backend: str) -> Snapshot: ...
+
+
+class MemoryBreakerStore:
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._snapshots: dict[str, Snapshot] = {}
+
+    async def update(
+        self, backend: str, change: Callable[[Snapshot], tuple[bool, Snapshot]]
+    ) -> bool:
+        result, self._snapshots[backend] = change(self._snapshots.get(backend, Snapshot()))
+        return result
+
+    async def read(self, backend: str) -> Snapshot:
+        return self._snapshots.get(backend, Snapshot())
+
+
+class RedisBreakerStore:
+    """One JSON snapshot per backend, changed under WATCH/MULTI so replicas never race."""
+
+    kind = "redis"
+
+    def __init__(self, client: aioredis.Redis, prefix: str = "tutor:breaker:") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    async def read(self, backend: str) -> Snapshot:
+        return decode(await self._redis.get(self._prefix + backend))
+
+    async def update(
+        self, backend: str, change: Callable[[Snapshot], tuple[bool, Snapshot]]
+    ) -> bool:
+        key = self._prefix + backend
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    result, snap = change(decode(await pipe.get(key)))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(key, encode(snap), ex=3600)
+                    await pipe.execute()
+                    return result
+                except aioredis.WatchError:
+                    continue  # another replica changed it first: decide again on its state
+
+
+def encode(snap: Snapshot) -> str:
+    return json.dumps(
+        [
+            snap.state,
+            snap.consecutive_failures,
+            snap.opened_at,
+            snap.probe_started,
+            snap.outcomes or [],
+        ]
+    )
+
+
+def decode(raw: bytes | str | None) -> Snapshot:
+    if raw is None:
+        return Snapshot()
+    state, streak, opened_at, probe, outcomes = json.loads(raw)
+    return Snapshot(state, streak, opened_at, probe, [(t, ok) for t, ok in outcomes])
+
+
+class CircuitBreakers:
+    """The router's view: may a backend be called, record how it went, report states."""
+
+    def __init__(
+        self, store: BreakerStore, config: BreakerConfig, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.config = config
+        self._clock = clock
+
+    async def allow(self, backend: str) -> bool:
+        return await self.store.update(backend, lambda s: admission(s, self._clock(), self.config))
+
+    async def record(self, backend: str, ok: bool) -> None:
+        def change(snap: Snapshot) -> tuple[bool, Snapshot]:
+            return True, after_outcome(snap, ok, self._clock(), self.config)
+
+        await self.store.update(backend, change)
+
+    async def state(self, backend: str) -> State:
+        snap = await self.store.read(backend)
+        if snap.state == "open" and self._clock() - snap.opened_at >= self.config.open_s:
+            return "half_open"  # the next call is a probe
+        return snap.state

@@ -1,0 +1,167 @@
+"""Generating one answer along a backend chain: breaker check, retries until the first token,
+fallback to the next backend, and an explicit error when a stream breaks after tokens."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.backend import GenerationChunk, GenerationRequest, ModelInfo
+from models.breaker import CircuitBreakers
+from models.errors import ModelError, StreamInterrupted
+from models.resilience import Deadline, RetryPolicy, close_quietly, open_stream
+
+log = logging.getLogger(__name__)
+
+
+class LLMClient(Protocol):
+    """A backend as the router sees it: a stream and a description (see `LLMBackend`)."""
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]: ...
+
+    def describe(self) -> Awaitable[ModelInfo]: ...
+
+
+class Price(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_1k: float = Field(0.0, ge=0, description="USD per 1,000 prompt tokens.")
+    output_per_1k: float = Field(0.0, ge=0, description="USD per 1,000 completion tokens.")
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.input_per_1k + completion_tokens * self.output_per_1k) / 1000
+
+
+class CallObserver(Protocol):
+    """Told about every backend call (metrics); the router's replica supplies one."""
+
+    def backend_call(
+        self, backend: str, outcome: str, latency_s: float, usage: dict[str, int]
+    ) -> None: ...
+
+
+@dataclass
+class Attempt:
+    backend: str
+    outcome: str  # ok | skipped_open | failed | interrupted
+    error: str = ""
+    retries: int = 0
+
+
+@dataclass
+class Generation:
+    """What one answer's generation went through, reported in its `done` event."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+    usage: dict[str, int] = field(
+        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0}
+    )
+    first_token_ms: float | None = None
+
+    @property
+    def fallbacks(self) -> int:
+        return sum(1 for a in self.attempts if a.outcome != "ok")
+
+
+def error_event(kind: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+class ChainRunner:
+    def __init__(
+        self,
+        llms: dict[str, LLMClient],
+        breakers: CircuitBreakers,
+        policy: RetryPolicy,
+        observer: CallObserver | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.llms = llms
+        self.breakers = breakers
+        self.policy = policy
+        self.observer = observer
+        self.clock = clock
+
+    async def run(
+        self, chain: list[str], request: GenerationRequest, deadline: Deadline, gen: Generation
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Token events from the first backend that answers; a `served` event naming it
+        last. Nothing but an `error` event if a stream breaks after its first token."""
+        for backend in chain:
+            if not await self.breakers.allow(backend):
+                gen.attempts.append(Attempt(backend, "skipped_open"))
+                continue
+            async for event in self._try(backend, request, deadline, gen):
+                yield event
+            if gen.attempts[-1].outcome in ("ok", "interrupted"):
+                return
+
+    async def _try(
+        self, backend: str, request: GenerationRequest, deadline: Deadline, gen: Generation
+    ) -> AsyncIterator[dict[str, Any]]:
+        attempt = Attempt(backend, "failed")
+        gen.attempts.append(attempt)
+        start = self.clock()
+        client = self.llms[backend]
+
+        def retried(_: BaseException) -> None:
+            attempt.retries += 1
+
+        try:
+            first, rest = await open_stream(
+                lambda: client.stream(request), self.policy, deadline, retried
+            )
+        except ModelError as error:
+            attempt.error = f"{type(error).__name__}: {error}"
+            await self._finish(backend, attempt, start, {})
+            return
+        async for event in self._relay(backend, first, rest, attempt, start, gen):
+            yield event
+
+    async def _relay(
+        self,
+        backend: str,
+        first: GenerationChunk | None,
+        rest: AsyncIterator[GenerationChunk],
+        attempt: Attempt,
+        start: float,
+        gen: Generation,
+    ) -> AsyncIterator[dict[str, Any]]:
+        chunk = first
+        try:
+            while chunk is not None:
+                if chunk.text:
+                    if gen.first_token_ms is None:
+                        gen.first_token_ms = round((self.clock() - start) * 1000, 2)
+                    yield {"type": "token", "text": chunk.text}
+                if chunk.finish_reason is not None:
+                    gen.usage = {
+                        "prompt_tokens": chunk.prompt_tokens,
+                        "completion_tokens": chunk.completion_tokens,
+                    }
+                chunk = await anext(rest, None)
+        except ModelError as error:
+            attempt.outcome, attempt.error = "interrupted", f"{type(error).__name__}: {error}"
+            await self._finish(backend, attempt, start, {})
+            await close_quietly(rest)
+            kind = "stream_interrupted" if isinstance(error, StreamInterrupted) else "model_error"
+            yield error_event(kind, f"the answer from {backend} broke off: {error}")
+            return
+        attempt.outcome = "ok"
+        await self._finish(backend, attempt, start, gen.usage)
+        info = await self.llms[backend].describe()
+        yield {"type": "served", "backend": backend, "model": info.model, "version": info.version}
+
+    async def _finish(
+        self, backend: str, attempt: Attempt, start: float, usage: dict[str, int]
+    ) -> None:
+        await self.breakers.record(backend, attempt.outcome == "ok")
+        if attempt.outcome != "ok":
+            log.warning("backend %s %s: %s", backend, attempt.outcome, attempt.error)
+        if self.observer is not None:
+            self.observer.backend_call(backend, attempt.outcome, self.clock() - start, usage)

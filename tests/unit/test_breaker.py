@@ -1,0 +1,93 @@
+"""The circuit breaker's states, driven by a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.breaker import BreakerConfig, CircuitBreakers, MemoryBreakerStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def breakers(clock: Clock, **config: float) -> CircuitBreakers:
+    settings = BreakerConfig.model_validate({"failure_threshold": 3, "open_s": 10, **config})
+    return CircuitBreakers(MemoryBreakerStore(), settings, clock)
+
+
+async def fail(b: CircuitBreakers, times: int, backend: str = "openai") -> None:
+    for _ in range(times):
+        assert await b.allow(backend)
+        await b.record(backend, ok=False)
+
+
+async def test_consecutive_failures_open_it_and_it_refuses_calls(clock: Clock):
+    b = breakers(clock)
+    await fail(b, 2)
+    assert await b.state("openai") == "closed"
+    await fail(b, 1)
+    assert await b.state("openai") == "open"
+    assert not await b.allow("openai")
+
+
+async def test_a_success_resets_the_failure_streak(clock: Clock):
+    b = breakers(clock)
+    await fail(b, 2)
+    await b.record("openai", ok=True)
+    await fail(b, 2)
+    assert await b.state("openai") == "closed"
+
+
+async def test_a_high_failure_rate_in_the_window_opens_it_without_a_streak(clock: Clock):
+    b = breakers(clock, failure_threshold=100, failure_rate=0.5, min_calls=10, window_s=30)
+    for n in range(10):  # alternate: never two failures in a row, but half of them fail
+        await b.record("openai", ok=n % 2 == 0)
+    assert await b.state("openai") == "open"
+
+
+async def test_old_failures_leave_the_window(clock: Clock):
+    b = breakers(clock, failure_threshold=100, failure_rate=0.5, min_calls=4, window_s=30)
+    await fail(b, 3)
+    clock.now += 31
+    for _ in range(3):
+        await b.record("openai", ok=True)
+    await b.record("openai", ok=False)
+    assert await b.state("openai") == "closed"  # 1 of the last 4 failed, not 4 of 7
+
+
+async def test_after_open_s_exactly_one_probe_goes_through(clock: Clock):
+    b = breakers(clock)
+    await fail(b, 3)
+    clock.now += 10
+    assert await b.state("openai") == "half_open"
+    assert await b.allow("openai")
+    assert not await b.allow("openai")  # the probe is in flight: others still wait
+
+
+async def test_a_successful_probe_closes_it_and_a_failed_one_reopens_it(clock: Clock):
+    b = breakers(clock)
+    await fail(b, 3)
+    clock.now += 10
+    assert await b.allow("openai")
+    await b.record("openai", ok=False)
+    assert await b.state("openai") == "open" and not await b.allow("openai")
+    clock.now += 10
+    assert await b.allow("openai")
+    await b.record("openai", ok=True)
+    assert await b.state("openai") == "closed" and await b.allow("openai")
+
+
+async def test_backends_have_separate_breakers(clock: Clock):
+    b = breakers(clock)
+    await fail(b, 3, backend="openai")
+    assert await b.allow("local")
