@@ -18,6 +18,8 @@ from retrieval.pipeline import SearchParams
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 models_app = typer.Typer(no_args_is_help=True, help="Prepare the models the graph serves.")
 app.add_typer(models_app, name="models")
+eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and routing offline.")
+app.add_typer(eval_app, name="eval")
 
 IndexDir = Annotated[Path | None, typer.Option(help="Default: $DATA_DIR/indexes.")]
 
@@ -174,3 +176,23 @@ def models_prepare(
 
     prepared = prepare_smollm2(get_settings().models_dir / "smollm2-135m-instruct", force=force)
     typer.echo(f"{prepared.version} at {prepared.path}")
+
+
+@eval_app.command("routing")
+def eval_routing(
+    labels: Annotated[Path, typer.Option(help="JSONL with `question` and `label` per line.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Accuracy, per-class precision and recall of the query classifier on a labelled set."""
+    from dataclasses import asdict
+
+    from models.routing_eval import evaluate, format_report, read_labels
+
+    report = evaluate(read_labels(labels))
+    if as_json:
+        body = asdict(report) | {
+            "confusion": {f"{t}->{p}": n for (t, p), n in report.confusion.items()}
+        }
+        typer.echo(json.dumps(body))
+        return
+    typer.echo(format_report(report))

@@ -81,3 +81,16 @@ def fold_shards(components: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
     """Shards reported under `vector_store`: one damaged subject degrades it, not readiness."""
     rest = {k: v for k, v in components.items() if not k.startswith("shard:")}
     return {**rest, "vector_store": vector_store_summary(components)}
+
+
+def openai_summary(components: dict[str, dict[str, Any]], configured: bool) -> dict[str, Any]:
+    """The seed's `openai` entry: the OpenAI tiers' health, or why there are none."""
+    if not configured:
+        return {
+            "status": "disabled",
+            "detail": "OPENAI_API_KEY unset: every route uses the local model",
+        }
+    tiers = {k: v["status"] for k, v in components.items() if v.get("backend") == "openai"}
+    healthy = [name for name, status in tiers.items() if status == "healthy"]
+    status = "healthy" if len(healthy) == len(tiers) else "degraded" if healthy else "unhealthy"
+    return {"status": status if tiers else "unhealthy", "tiers": tiers}

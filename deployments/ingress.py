@@ -58,6 +58,7 @@ class TutorIngress:
         settings = get_settings()
         self._router = router
         self._sessions = session_store(settings)
+        self._openai_configured = settings.openai_api_key is not None
         self._pool: AsyncConnectionPool | None = None
         users, request_log, feedback = None, None, None
         if settings.database_url is not None:
@@ -76,7 +77,9 @@ class TutorIngress:
     async def health_report(self) -> dict[str, Any]:
         own = await health.check_all(self._probes())
         remote: dict[str, Any] = await self._router.components.remote()
-        return health.report_of({**own["components"], **health.fold_shards(remote)})
+        components = {**own["components"], **health.fold_shards(remote)}
+        components["openai"] = health.openai_summary(components, self._openai_configured)
+        return health.report_of(components)
 
     def _probes(self) -> dict[str, health.Probe]:
         probes: dict[str, health.Probe] = {"session_store": self._session_probe}

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from models.backend import GenerationChunk, GenerationRequest, LLMBackend, ModelInfo
-from models.errors import BackendUnavailable
+from models.errors import BackendUnavailable, ModelError
 from models.registry import BackendSpec, build_backend
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,15 @@ class LLMServer:
         return self._current().info
 
     async def health(self) -> dict[str, Any]:
-        backend = self._current()
-        await backend.check()
+        """This node's report for /health/detailed; a failing upstream is reported, not raised."""
+        report: dict[str, Any] = {"backend": self._spec.type}
+        try:
+            backend = self._current()
+            await backend.check()
+        except ModelError as error:
+            return {**report, "status": "unhealthy", "error": f"{type(error).__name__}: {error}"}
         info = backend.info
-        return {
-            "status": "healthy",
-            "backend": info.backend,
-            "model": info.model,
-            "version": info.version,
-        }
+        return {**report, "status": "healthy", "model": info.model, "version": info.version}
 
     async def __del__(self) -> None:
         if self._backend is not None:

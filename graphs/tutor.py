@@ -22,7 +22,7 @@ from deployments.llm import LLMServer
 from deployments.reranker import RerankerServer
 from deployments.retriever import RetrieverShardServer
 from deployments.router import RouterServer
-from models.registry import BackendSpec, VLLMSpec
+from models.registry import BackendSpec, OpenAISpec, VLLMSpec
 
 LOCAL_MODEL = "smollm2-135m-instruct"
 RERANKER_MODEL = "reranker"
@@ -95,8 +95,23 @@ class TutorAppArgs(BaseModel):
 
 
 def default_backends() -> dict[str, BackendSpec]:
-    model_dir = get_settings().models_dir / LOCAL_MODEL
-    return {"local": VLLMSpec(model_dir=str(model_dir))}
+    """The local model, plus the seed's two OpenAI tiers (dropped again without a key)."""
+    return {
+        "local": VLLMSpec(model_dir=LOCAL_MODEL),
+        "openai-fast": OpenAISpec(model="gpt-4o-mini"),
+        "openai-strong": OpenAISpec(model="gpt-4o"),
+    }
+
+
+def deployable_backends(args: TutorAppArgs) -> dict[str, BackendSpec]:
+    """The configured backends this environment can run: OpenAI tiers need OPENAI_API_KEY.
+
+    Without one, every route falls through to the local model (RoutePolicy.chain skips names
+    that are not deployed) and /health/detailed says so.
+    """
+    configured = args.llm_backends or default_backends()
+    has_key = get_settings().openai_api_key is not None
+    return {n: s for n, s in configured.items() if has_key or not isinstance(s, OpenAISpec)}
 
 
 def reranker_dir(args: TutorAppArgs) -> Path | None:
@@ -116,7 +131,7 @@ def llm_name(backend: str) -> str:
 
 def node_names(args: TutorAppArgs, with_reranker: bool) -> set[str]:
     """The deployments `build_app` creates: what a config's `deployments:` may name."""
-    backends = list(args.llm_backends) or ["local"]
+    backends = list(deployable_backends(args))
     return (
         {"Ingress", "Router", "Embedder"}
         | {shard_name(s) for s in args.subjects}
@@ -146,7 +161,7 @@ def build_app(args: TutorAppArgs) -> Application:
         name: node(LLMServer, llm_name(name), {**LLM, "user_config": spec.model_dump()}).bind(
             name, spec.model_dump()
         )
-        for name, spec in (args.llm_backends or default_backends()).items()
+        for name, spec in deployable_backends(args).items()
     }
     router = node(RouterServer, "Router", ROUTER).bind(embedder, shards, reranker, llms)
     return node(serve.ingress()(TutorIngress), "Ingress", INGRESS).bind(router)

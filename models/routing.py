@@ -18,20 +18,23 @@ QUERY_CLASSES: tuple[QueryClass, ...] = (
 )
 
 _PRACTICE = re.compile(
-    r"\b(quiz me|test me|practi[cs]e (question|problem|exercise)s?|give me \w* ?(question|problem|"
-    r"exercise)s?|(make|write|generate|create) (me )?(a |some )?\w* ?(quiz|question|problem|"
-    r"exercise|worksheet)s?|flashcards?)\b",
+    r"\b(quiz me|test me|ask me (about|on|some)|i want to practi[cs]e|flashcards?|"
+    r"multiple[- ]choice|practi[cs]e (questions?|problems?|exercises?|quiz)|"
+    r"(give|make|write|create|generate)\b[^.?!]*\b(questions?|quiz(zes)?|problems?|"
+    r"exercises?|worksheets?))\b",
     re.IGNORECASE,
 )
 _COMPLEX = re.compile(
     r"\b(why|how (do|does|did|can|could|would|is|are)|compare|contrast|difference between|"
-    r"what would happen|explain (how|why)|prove|analy[sz]e|evaluate|step by step|derive|"
-    r"relationship between|advantages|disadvantages|pros and cons)\b",
+    r"what would happen|(explain|describe) (how|why)|prove|analy[sz]e|evaluate|step by step|"
+    r"derive|relationship between|advantages|disadvantages|pros and cons)\b",
     re.IGNORECASE,
 )
 _CURRICULUM = re.compile(
-    r"\b(our|my) (class|lesson|unit|syllabus|curriculum|textbook|course|teacher)\b|"
-    r"\b(syllabus|curriculum|in class|for the exam|homework|according to the (lesson|unit|text))\b",
+    r"\b(our|my) (\w+ )?(class|lesson|unit|syllabus|curriculum|textbook|course|coursework|"
+    r"teacher|homework)\b|"
+    r"\b(syllabus|curriculum|in class|for the exam|homework|coursework|assessment criteria|"
+    r"revise|revision|the \w+ unit|according to the (lesson|unit|text))\b",
     re.IGNORECASE,
 )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import psycopg
 import pytest
 import ray
@@ -204,3 +205,44 @@ def test_with_redis_down_readiness_fails_and_answers_without_a_session_continue(
     finally:
         redis_server.start()
     assert client.get("/health/ready").status_code == 200
+
+
+def test_any_openai_client_can_use_the_tutor(tutor: str):
+    client = openai.OpenAI(base_url=f"{tutor}/v1", api_key="not-needed", timeout=120)
+    models = {m.id for m in client.models.list().data}
+    assert {"tutor", "local"} <= models
+    reply = client.chat.completions.create(
+        model="tutor",
+        messages=[{"role": "user", "content": "What is the atomic number of carbon?"}],
+    )
+    assert "6" in (reply.choices[0].message.content or "")
+    assert reply.model.startswith("smollm2-135m-instruct@") and reply.usage is not None
+    stream = client.chat.completions.create(
+        model="local", stream=True, messages=[{"role": "user", "content": "Define recursion"}]
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text.strip()
+    client.close()
+
+
+def test_without_an_openai_key_every_class_routes_to_the_local_model(client: httpx.Client):
+    assert client.get("/health/detailed").json()["components"]["openai"]["status"] == "disabled"
+    answer = ask(client, question="Why does ice float on water?").json()
+    assert answer["query_class"] == "complex_reasoning" and answer["route"].endswith("->local")
+
+
+def test_feedback_is_stored_against_the_answer(client: httpx.Client, database_url: str):
+    request_id = ask(client, question="What is a verb?").json()["request_id"]
+    response = client.post(
+        "/api/v1/ai-tutor/feedback", json={"request_id": request_id, "rating": "up"}
+    )
+    assert response.status_code == 201, response.text
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT rating FROM feedback WHERE request_id = %s", (request_id,)
+        ).fetchone()
+    assert row == (1,)
+    unknown = client.post(
+        "/api/v1/ai-tutor/feedback", json={"request_id": "0" * 32, "rating": "down"}
+    )
+    assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "unknown_request"
