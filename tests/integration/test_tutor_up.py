@@ -8,9 +8,12 @@ directory so that a developer's .env cannot change that.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +31,14 @@ pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
 
 
-def write_config(path: Path, port: int, mode: str, max_replicas: int) -> Path:
+def write_config(
+    path: Path, port: int, mode: str, max_replicas: int, model_dir: str | None = None
+) -> Path:
     config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     config["http_options"]["port"] = port
     for deployment in config["applications"][0]["deployments"]:
+        if deployment["name"] == "LLM-local" and model_dir is not None:
+            deployment["user_config"]["model_dir"] = model_dir
         if deployment["name"] == "Ingress":  # two replicas: sessions must be shared
             deployment["autoscaling_config"]["min_replicas"] = 2
         if deployment["name"] == "Router":
@@ -87,11 +94,15 @@ def serve_cli(cluster: dict[str, Any], *args: str) -> str:
     return done.stdout
 
 
-def router_state(cluster: dict[str, Any]) -> dict[str, Any]:
+def deployment_state(cluster: dict[str, Any], name: str = "Router") -> dict[str, Any]:
     url = f"{cluster['head'].dashboard_url}/api/serve/applications/"
     app = httpx.get(url, timeout=10).json()["applications"]["tutor"]
-    router: dict[str, Any] = app["deployments"]["Router"]
-    return router
+    state: dict[str, Any] = app["deployments"][name]
+    return state
+
+
+def router_state(cluster: dict[str, Any]) -> dict[str, Any]:
+    return deployment_state(cluster, "Router")
 
 
 def test_tutor_up_prints_where_to_go(cluster: dict[str, Any]):
@@ -151,6 +162,69 @@ def test_serve_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, An
     assert dense[0]["score"] > 0.3  # a cosine similarity
     assert hybrid[0]["score"] < 0.05  # a reciprocal-rank-fusion score: the new user_config
     assert {r["replica_id"] for r in router_state(cluster)["replicas"]} == before  # no restart
+
+
+@pytest.fixture
+def second_model() -> Iterator[str]:
+    """The prepared model under a second name and version: what a fine-tune looks like to the
+    node (its files linked, not copied: 517 MiB)."""
+    models = ROOT / "var" / "models"
+    source, name = models / "smollm2-135m-instruct", f"smollm2-swap-test-{os.getpid()}"
+    target = models / name
+    target.mkdir()
+    for path in source.iterdir():
+        if path.name != "tutor-model.json":
+            (target / path.name).symlink_to(path)
+    manifest = {"name": name, "version": f"{name}@v2"}
+    (target / "tutor-model.json").write_text(json.dumps(manifest))
+    yield name
+    shutil.rmtree(target)
+
+
+def keep_asking(url: str, stop: threading.Event, results: list[tuple[int, str]]) -> None:
+    with httpx.Client(timeout=120) as client:
+        while not stop.is_set():
+            response = client.post(
+                f"{url}/api/v1/ai-tutor/query", json={"question": "What is a noun?"}
+            )
+            version = (
+                response.json().get("model_version", "") if response.status_code == 200 else ""
+            )
+            results.append((response.status_code, version))
+
+
+def test_a_model_swap_through_serve_deploy_fails_no_request(
+    cluster: dict[str, Any], second_model: str
+):
+    llm_before = {r["replica_id"] for r in deployment_state(cluster, "LLM-local")["replicas"]}
+    stop, results = threading.Event(), []  # type: ignore[var-annotated]
+    askers = [
+        threading.Thread(target=keep_asking, args=(cluster["url"], stop, results)) for _ in range(3)
+    ]
+    for asker in askers:
+        asker.start()
+    try:
+        time.sleep(5)
+        port = int(cluster["url"].rsplit(":", 1)[1])
+        serve_cli(
+            cluster,
+            "deploy",
+            str(write_config(cluster["config"], port, "hybrid", 3, model_dir=second_model)),
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not any(v.endswith("@v2") for _, v in results[-3:]):
+            time.sleep(1)
+        time.sleep(5)
+    finally:
+        stop.set()
+        for asker in askers:
+            asker.join(timeout=180)
+    statuses = {status for status, _ in results}
+    versions = [v for _, v in results]
+    assert statuses == {200}, f"{len(results)} answers, statuses {statuses}"
+    assert versions[0].startswith("smollm2-135m-instruct@") and versions[-1] == f"{second_model}@v2"
+    llm_after = {r["replica_id"] for r in deployment_state(cluster, "LLM-local")["replicas"]}
+    assert llm_after == llm_before  # swapped inside the running replica
 
 
 def test_tutor_down_stops_only_its_own_head(cluster: dict[str, Any], operator_env: dict[str, str]):
