@@ -178,6 +178,31 @@ def models_prepare(
     typer.echo(f"{prepared.version} at {prepared.path}")
 
 
+@eval_app.command("retrieval")
+def eval_retrieval(
+    queries: Annotated[Path, typer.Option(help="JSONL with `query` and `gold` ids per line.")],
+    index_dir: IndexDir = None,
+    modes: Annotated[str, typer.Option(help="Comma-separated modes to compare.")] = (
+        "dense,keyword,hybrid,rerank"
+    ),
+    reranker_dir: Annotated[
+        Path | None, typer.Option(help="Default: $DATA_DIR/models/reranker if present.")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recall@1/5/10, MRR, nDCG@10 and latency percentiles for each search mode, side by side."""
+    from cluster.eval_command import run_eval
+
+    settings = get_settings()
+    default_reranker = settings.models_dir / "reranker"
+    reranker = reranker_dir or (default_reranker if default_reranker.is_dir() else None)
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    if reranker is None and "rerank" in chosen and modes == "dense,keyword,hybrid,rerank":
+        chosen.remove("rerank")  # the default list without a reranker model: compare the rest
+    run_eval(queries, index_dir or settings.index_dir, chosen, reranker, k, as_json)
+
+
 @eval_app.command("routing")
 def eval_routing(
     labels: Annotated[Path, typer.Option(help="JSONL with `question` and `label` per line.")],
