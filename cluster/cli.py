@@ -120,8 +120,12 @@ def ingest(
     on_error: Annotated[str, typer.Option(help="skip: ingest the good lines; abort: none.")] = (
         "skip"
     ),
+    upsert: Annotated[
+        bool, typer.Option(help="Add or replace these documents in the published shards.")
+    ] = False,
 ) -> None:
-    """Build and publish a new shard version per subject found in PATHS."""
+    """Publish a new shard version per subject found in PATHS: a full rebuild (new epoch),
+    or with --upsert an update that embeds only these documents."""
     from cluster.ingest_command import run_ingest
 
     if on_error not in ("skip", "abort"):
@@ -129,7 +133,53 @@ def ingest(
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         fail(f"no such file: {', '.join(missing)}")
-    sys.exit(run_ingest(paths, subject, index_dir or get_settings().index_dir, on_error))
+    index = index_dir or get_settings().index_dir
+    sys.exit(run_ingest(paths, subject, index, on_error, upsert))
+
+
+@app.command()
+def remove(
+    subject: Annotated[str, typer.Option(help="The shard to remove documents from.")],
+    doc_ids: Annotated[list[str], typer.Argument(help="Document ids.")],
+    index_dir: IndexDir = None,
+) -> None:
+    """Delete documents by id: publishes a new version where they are tombstoned."""
+    from cluster.ingest_command import run_remove
+
+    sys.exit(run_remove(subject, doc_ids, index_dir or get_settings().index_dir))
+
+
+@app.command("backup")
+def backup_indexes(
+    destination: Annotated[Path, typer.Argument(help="A directory that does not exist yet.")],
+    index_dir: IndexDir = None,
+) -> None:
+    """Copy every shard's current version (verified against its checksums) to DESTINATION."""
+    from retrieval.lifecycle import backup
+    from retrieval.store import ShardStore
+
+    if destination.exists():
+        fail(f"{destination} exists; back up into a new directory")
+    for manifest in backup(ShardStore(index_dir or get_settings().index_dir), destination):
+        typer.echo(f"{manifest.subject}: {manifest.version_name} -> {destination}")
+
+
+@app.command("restore")
+def restore_indexes(
+    source: Annotated[Path, typer.Argument(help="A directory written by `tutor backup`.")],
+    index_dir: IndexDir = None,
+) -> None:
+    """Publish the backed-up versions as each shard's next version (after verifying them)."""
+    from retrieval.errors import RetrievalError
+    from retrieval.lifecycle import restore
+    from retrieval.store import ShardStore
+
+    try:
+        restored = restore(ShardStore(index_dir or get_settings().index_dir), source)
+    except RetrievalError as exc:
+        fail(str(exc))
+    for manifest in restored:
+        typer.echo(f"{manifest.subject}: restored as {manifest.version_name}")
 
 
 @app.command()

@@ -74,7 +74,66 @@ def to_device(index: Any, params: DenseIndexParams) -> Any:
     return faiss.index_cpu_to_gpu(resources, 0, index)
 
 
-def search(index: Any, queries: npt.NDArray[np.float32], k: int) -> tuple[Any, Any]:
+def exclusion(rows: npt.NDArray[np.int64]) -> Any:
+    """Search parameters that skip `rows` (tombstones), or None when there are none.
+
+    faiss applies the selector inside the search, so k live results still come back."""
+    if len(rows) == 0:
+        return None
+    selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(rows.astype(np.int64)))
+    return _Exclusion(selector)
+
+
+class _Exclusion:
+    """Keeps the selector alive as long as the parameters that point at it."""
+
+    def __init__(self, selector: Any) -> None:
+        self.selector = selector
+
+    def params_for(self, index: Any) -> Any:
+        # faiss's bundled type stubs lag its API: both classes take these keywords.
+        if isinstance(index, faiss.IndexHNSW):
+            return faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                sel=self.selector, efSearch=index.hnsw.efSearch
+            )
+        return faiss.SearchParameters(sel=self.selector)  # type: ignore[call-arg]
+
+
+def search(
+    index: Any, queries: npt.NDArray[np.float32], k: int, exclude: Any = None
+) -> tuple[Any, Any]:
     """(scores, ids) for each query row; ids of -1 mean fewer than k results exist."""
-    scores, ids = index.search(queries, min(k, max(index.ntotal, 1)))
+    k = min(k, max(index.ntotal, 1))
+    if exclude is None:
+        scores, ids = index.search(queries, k)
+    else:
+        scores, ids = index.search(queries, k, params=exclude.params_for(index))
     return scores, ids
+
+
+def recall_at(index: Any, exact: Any, queries: npt.NDArray[np.float32], k: int) -> float:
+    """Share of the exact top-k that `index` also returns."""
+    _, truth = exact.search(queries, k)
+    _, found = index.search(queries, k)
+    hits = sum(len(set(t) & set(f)) for t, f in zip(truth.tolist(), found.tolist(), strict=True))
+    return float(hits / truth.size)
+
+
+def tune_ef_search(
+    index: Any, vectors: npt.NDArray[np.float32], target: float, sample: int = 200, k: int = 10
+) -> tuple[int, float]:
+    """The smallest efSearch whose recall@k against exact search reaches `target` (measured
+    with stored vectors as queries), and that recall; (0, 1.0) for an exact index."""
+    if not isinstance(index, faiss.IndexHNSW):
+        return 0, 1.0
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    rows = np.random.default_rng(0).choice(len(vectors), min(sample, len(vectors)), replace=False)
+    queries = np.ascontiguousarray(vectors[rows])
+    recall = 0.0
+    for ef in (16, 32, 64, 128, 256, 512):
+        index.hnsw.efSearch = ef
+        recall = recall_at(index, exact, queries, k)
+        if recall >= target:
+            return ef, recall
+    return 512, recall

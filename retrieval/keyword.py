@@ -40,11 +40,16 @@ class KeywordIndex:
     def save(self, directory: Path) -> None:
         self._model.save(str(directory), show_progress=False)
 
-    def search(self, query: str, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """(passage numbers, scores), best first, only passages sharing a term with the query."""
+    def search(
+        self, query: str, k: int, mask: npt.NDArray[np.float32] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """(passage numbers, scores), best first, only passages sharing a term with the query;
+        `mask` (1 keep, 0 drop, per passage) excludes tombstoned rows."""
         tokens = tokenize([query])
         if not tokens[0] or self.size == 0:
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        ids, scores = self._model.retrieve(tokens, k=min(k, self.size), show_progress=False)
+        ids, scores = self._model.retrieve(
+            tokens, k=min(k, self.size), show_progress=False, weight_mask=mask
+        )
         keep = scores[0] > 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)

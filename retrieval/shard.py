@@ -37,11 +37,14 @@ class Hit:
 
 @dataclass(frozen=True)
 class ShardCandidates:
-    """A shard's answer to one query: dense and keyword rankings, each best first."""
+    """A shard's answer to one query: dense and keyword rankings, each best first, and the
+    index version that produced them (what an answer, and the response cache, can cite)."""
 
     subject: str
     dense: list[Hit]
     keyword: list[Hit]
+    version: str = ""
+    epoch: str = ""
 
 
 def passages_of(documents: Iterable[Document], max_chars: int = 1000) -> list[Passage]:
@@ -81,7 +84,12 @@ def embed_passages(
 
 
 class Shard:
-    """Searchable state of one subject. Immutable once built; a new version replaces it whole."""
+    """Searchable state of one subject, immutable once built.
+
+    Rows (passages) are never renumbered within a lineage of versions: an update appends new
+    rows and marks the rows of changed or deleted documents in `deleted` (tombstones), which
+    searches skip; compaction (scripts/optimize_vector_store.py) rebuilds without them.
+    """
 
     def __init__(
         self,
@@ -89,11 +97,21 @@ class Shard:
         passages: list[Passage],
         dense_index: Any,
         keyword: KeywordIndex,
+        deleted: npt.NDArray[np.bool_] | None = None,
     ) -> None:
         self.subject = subject
         self.passages = passages
         self.dense_index = dense_index
         self.keyword = keyword
+        self.deleted = deleted if deleted is not None else np.zeros(len(passages), np.bool_)
+        self.version = ""  # the published version (v000003) and its epoch, once loaded
+        self.epoch = ""
+        self._filter = dense.exclusion(np.flatnonzero(self.deleted))
+        self._keyword_mask = (~self.deleted).astype(np.float32) if self.tombstones else None
+
+    @property
+    def tombstones(self) -> int:
+        return int(self.deleted.sum())
 
     @classmethod
     def build(
@@ -113,7 +131,8 @@ class Shard:
 
     @property
     def document_ids(self) -> set[str]:
-        return {p.doc_id for p in self.passages}
+        """The documents this version serves (tombstoned rows excluded)."""
+        return {p.doc_id for p, gone in zip(self.passages, self.deleted, strict=True) if not gone}
 
     def candidates(
         self, query_vector: Vectors | None, keyword_query: str, k_dense: int, k_keyword: int
@@ -126,13 +145,15 @@ class Shard:
         dense_hits: list[Hit] = []
         if k_dense > 0 and query_vector is not None:
             query = query_vector.reshape(1, -1)
-            scores, rows = dense.search(self.dense_index, query, 3 * k_dense)
+            scores, rows = dense.search(self.dense_index, query, 3 * k_dense, self._filter)
             dense_hits = self._documents(rows[0], scores[0], k_dense)
         keyword_hits: list[Hit] = []
         if k_keyword > 0:
-            rows_kw, scores_kw = self.keyword.search(keyword_query, 3 * k_keyword)
+            rows_kw, scores_kw = self.keyword.search(
+                keyword_query, 3 * k_keyword, self._keyword_mask
+            )
             keyword_hits = self._documents(rows_kw, scores_kw, k_keyword)
-        return ShardCandidates(self.subject, dense_hits, keyword_hits)
+        return ShardCandidates(self.subject, dense_hits, keyword_hits, self.version, self.epoch)
 
     def _documents(
         self, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float32], k: int

@@ -13,12 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import faiss
-from pydantic import BaseModel, ConfigDict, ValidationError
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from retrieval import dense
 from retrieval.errors import ShardLoadError
@@ -27,6 +31,16 @@ from retrieval.shard import Passage, Shard
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+CHANGES = "changes.json"
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a version comes from: its epoch, the version it updates, and what changed."""
+
+    epoch: str
+    parent: int | None = None
+    changes: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Manifest(BaseModel):
@@ -41,6 +55,14 @@ class Manifest(BaseModel):
     index_kind: dense.IndexKind
     built_at: datetime
     checksums: dict[str, str]
+    epoch: str = Field(
+        "", description="Changes on a full rebuild, kept by incremental updates (cache keys)."
+    )
+    parent: int | None = Field(None, description="The version this one was derived from.")
+    tombstones: int = Field(0, description="Rows of changed or deleted documents, skipped.")
+    changed: dict[str, int] = Field(
+        default_factory=dict, description="Documents added/updated/deleted (ids: changes.json)."
+    )
 
     @property
     def version_name(self) -> str:
@@ -79,15 +101,25 @@ class ShardStore:
         version_dir = self._current_dir(subject)
         manifest = read_manifest(subject, version_dir)
         verify_checksums(subject, version_dir, manifest)
-        return read_shard(subject, version_dir), manifest
+        shard = read_shard(subject, version_dir)
+        shard.version, shard.epoch = manifest.version_name, manifest.epoch
+        return shard, manifest
 
-    def publish(self, shard: Shard, embedding_model: str) -> Manifest:
-        """Write `shard` as the next version, then point CURRENT at it."""
+    def publish(
+        self, shard: Shard, embedding_model: str, lineage: Lineage | None = None
+    ) -> Manifest:
+        """Write `shard` as the next version, then point CURRENT at it.
+
+        Without `lineage` this is a new epoch (a full build); with one, an incremental update
+        of `lineage.parent` whose changed document ids go to changes.json.
+        """
         subject_dir = self.root / shard.subject
         (subject_dir / "versions").mkdir(parents=True, exist_ok=True)
         version = self._next_version(subject_dir)
         staging = Path(tempfile.mkdtemp(prefix=".building-", dir=subject_dir / "versions"))
         write_shard(shard, staging)
+        lineage = lineage or Lineage(epoch=f"{shard.subject}-{version}-{uuid.uuid4().hex[:8]}")
+        write_json(staging / CHANGES, lineage.changes)
         manifest = Manifest(
             subject=shard.subject,
             version=version,
@@ -98,12 +130,36 @@ class ShardStore:
             index_kind=dense.index_kind(shard.dense_index),
             built_at=datetime.now(UTC),
             checksums=checksums(staging),
+            epoch=lineage.epoch,
+            parent=lineage.parent,
+            tombstones=shard.tombstones,
+            changed={kind: len(ids) for kind, ids in lineage.changes.items()},
         )
+        return self._swap_in(subject_dir, staging, manifest)
+
+    def _swap_in(self, subject_dir: Path, staging: Path, manifest: Manifest) -> Manifest:
         write_atomically(staging / MANIFEST, manifest.model_dump_json(indent=2))
-        final = subject_dir / "versions" / manifest.version_name
-        staging.rename(final)
+        staging.rename(subject_dir / "versions" / manifest.version_name)
         write_atomically(subject_dir / CURRENT, manifest.version_name)
         return manifest
+
+    def publish_copy(self, version_dir: Path, manifest: Manifest) -> Manifest:
+        """Publish a verified copy of another version directory (a restore) as the next one."""
+        subject_dir = self.root / manifest.subject
+        (subject_dir / "versions").mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".restoring-", dir=subject_dir / "versions"))
+        shutil.copytree(version_dir, staging, dirs_exist_ok=True)
+        (staging / MANIFEST).unlink()
+        renumbered = manifest.model_copy(update={"version": self._next_version(subject_dir)})
+        return self._swap_in(subject_dir, staging, renumbered)
+
+    def changes(self, subject: str) -> dict[str, list[str]]:
+        """The document ids the current version added, updated or deleted (empty: full build)."""
+        path = self._current_dir(subject) / CHANGES
+        return dict(json.loads(path.read_text())) if path.is_file() else {}
+
+    def current_dir(self, subject: str) -> Path:
+        return self._current_dir(subject)
 
     def _current_dir(self, subject: str) -> Path:
         pointer = self.root / subject / CURRENT
@@ -123,12 +179,25 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False))
+
+
 def write_shard(shard: Shard, directory: Path) -> None:
     with (directory / "passages.jsonl").open("w", encoding="utf-8") as handle:
         for p in shard.passages:
             handle.write(json.dumps([p.doc_id, p.title, p.text], ensure_ascii=False) + "\n")
-    faiss.write_index(shard.dense_index, str(directory / "dense.faiss"))
+    faiss.write_index(
+        faiss.index_gpu_to_cpu(shard.dense_index) if on_gpu(shard) else shard.dense_index,
+        str(directory / "dense.faiss"),
+    )
     shard.keyword.save(directory / "keyword")
+    if shard.tombstones:
+        np.save(directory / "deleted.npy", shard.deleted)
+
+
+def on_gpu(shard: Shard) -> bool:
+    return "Gpu" in type(shard.dense_index).__name__
 
 
 def read_manifest(subject: str, version_dir: Path) -> Manifest:
@@ -154,4 +223,6 @@ def read_shard(subject: str, version_dir: Path) -> Shard:
         passages = [Passage(d, subject, t, x) for d, t, x in map(json.loads, handle)]
     index = faiss.read_index(str(version_dir / "dense.faiss"))
     keyword = KeywordIndex.load(version_dir / "keyword", len(passages))
-    return Shard(subject, passages, index, keyword)
+    deleted_path = version_dir / "deleted.npy"
+    deleted = np.load(deleted_path) if deleted_path.is_file() else None
+    return Shard(subject, passages, index, keyword, deleted)

@@ -1,0 +1,367 @@
+"""Training data and loop for the cross-encoder reranker, built from the curriculum corpora only.
+
+Queries are definitions in another voice (a WordNet sense gloss without its headword, a synonym
+list, another dictionary's definition of the same title, "what is X"); the positive is the
+document, and the negatives are what the first stage wrongly ranks for that query.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from retrieval.corpus import Document
+from retrieval.local import LocalRetriever
+from retrieval.pipeline import SearchParams, candidate_counts, first_stage
+from retrieval.preprocess import prepare_query
+from retrieval.shard import Hit, passages_of
+
+# "n 1: ", "adj 2: ", or a bare "3: " that continues the current part of speech.
+_SENSE = re.compile(r"(?:^|\s)(?:(n|v|adj|adv)\s+)?(\d+):\s")
+_SYN = re.compile(r"\[syn:([^\]]*)\]")
+_EXAMPLE = re.compile(r';?\s*"[^"]*"')
+_LEADING_TAGS = re.compile(r"^.{0,80}?(?:<[^>]{1,80}>\s*)+")
+_ELEMENT_HEADER = re.compile(r"^Symbol:.*?Atomic weight:\s*\S+\s*")
+_FIRST_SENTENCE = re.compile(r"^(.+?[.;])(?:\s|$)")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Sense:
+    """One numbered WordNet sense: part of speech, gloss (no examples), synonyms."""
+
+    pos: str
+    gloss: str
+    synonyms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrainingQuery:
+    """A query, the id of the one document that answers it, and the recipe that made it.
+
+    `evidence` is text that marks a document as stating the same meaning (the sense gloss the
+    query came from), so that synonyms' entries are not mined as negatives.
+    """
+
+    text: str
+    positive_id: str
+    kind: str
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class TrainingGroup:
+    """A query with its passages: `passages[0]` is the positive, the rest are negatives."""
+
+    query: str
+    passages: tuple[str, ...]
+    kind: str
+
+
+def parse_senses(text: str) -> list[Sense]:
+    """Split a WordNet entry ("n 1: gloss; \"example\" [syn: a, b] 2: ...") into senses."""
+    marks = list(_SENSE.finditer(text))
+    senses, pos = [], ""
+    for i, mark in enumerate(marks):
+        pos = mark.group(1) or pos
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        body = text[mark.end() : end]
+        syn = _SYN.search(body)
+        synonyms = tuple(s.strip() for s in syn.group(1).split(",") if s.strip()) if syn else ()
+        gloss = _clean(_EXAMPLE.sub("", _SYN.sub("", body)))
+        if gloss:
+            senses.append(Sense(pos, gloss, synonyms))
+    return senses
+
+
+def _clean(text: str) -> str:
+    return _SPACE.sub(" ", text).strip(" ;,")
+
+
+def without_headword(text: str, headword: str) -> str:
+    """The text with the headword (any case, as a whole word or phrase) removed."""
+    pattern = re.compile(rf"(?<!\w){re.escape(headword)}(?!\w)", re.IGNORECASE)
+    return _clean(pattern.sub("", text))
+
+
+def dictionary_style(gloss: str, pos: str) -> str:
+    # Other dictionaries write "To infuse air into." for verbs and capitalise glosses; WordNet
+    # does neither, so without this the model would learn WordNet's voice, not the meaning.
+    text = f"to {gloss}" if pos == "v" and not gloss.lower().startswith("to ") else gloss
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", ";")) else f"{text}."
+
+
+def gloss_query(doc: Document, sense: Sense) -> str | None:
+    text = without_headword(sense.gloss, doc.title)
+    return dictionary_style(text, sense.pos) if len(text.split()) >= 3 else None
+
+
+def synonym_query(doc: Document, sense: Sense) -> str | None:
+    """ "united; combined; concerted." for *joint*: a definition by synonyms, headword left out."""
+    title = doc.title.lower()
+    others = [s for s in sense.synonyms if title not in s.lower() and s.lower() not in title]
+    if len(others) < 2:
+        return None
+    return dictionary_style("; ".join(others[:4]), sense.pos)
+
+
+def title_query(doc: Document, rng: random.Random) -> str:
+    template = rng.choice(["what is {}", "what is a {}", "define {}", "{}", "meaning of {}"])
+    return template.format(doc.title)
+
+
+def first_sentence(text: str, max_chars: int = 240) -> str:
+    match = _FIRST_SENTENCE.match(text)
+    return (match.group(1) if match else text)[:max_chars].strip()
+
+
+def foreign_definition(doc: Document) -> str | None:
+    """A FOLDOC or elements-database definition: header and <tags> dropped, first sentence."""
+    body = _ELEMENT_HEADER.sub("", doc.text)
+    body = _LEADING_TAGS.sub("", body)
+    text = without_headword(first_sentence(body), doc.title)
+    return text if len(text.split()) >= 4 else None
+
+
+def english_queries(doc: Document, rng: random.Random) -> list[TrainingQuery]:
+    """One gloss query and, when the entry lists synonyms, one synonym query, per document."""
+    senses = parse_senses(doc.text)
+    if not senses:
+        return []
+    sense = rng.choice(senses)
+    made = [("gloss", gloss_query(doc, sense)), ("synonyms", synonym_query(doc, sense))]
+    return [TrainingQuery(text, doc.id, kind, sense.gloss) for kind, text in made if text]
+
+
+def cross_dictionary_queries(
+    english: dict[str, Document], others: Iterable[Document]
+) -> Iterator[TrainingQuery]:
+    """Another dictionary's definition of a title that WordNet also has, and the reverse."""
+    for doc in others:
+        match = english.get(doc.title.lower())
+        if match is None:
+            continue
+        definition = foreign_definition(doc)
+        if definition:
+            yield TrainingQuery(definition, match.id, "cross")
+        senses = parse_senses(match.text)
+        gloss = without_headword(senses[0].gloss, doc.title) if senses else ""
+        if len(gloss.split()) >= 3:
+            yield TrainingQuery(dictionary_style(gloss, ""), doc.id, "cross", senses[0].gloss)
+
+
+def own_definition_queries(docs: Iterable[Document]) -> Iterator[TrainingQuery]:
+    """A non-WordNet document's own first sentence, headword removed."""
+    for doc in docs:
+        definition = foreign_definition(doc)
+        if definition:
+            yield TrainingQuery(definition, doc.id, "definition")
+
+
+def build_queries(
+    documents: Sequence[Document], quotas: dict[str, int], rng: random.Random
+) -> list[TrainingQuery]:
+    """Queries of every kind, each capped at its quota (a kind missing from quotas: none).
+
+    Kinds: gloss, synonyms, title (WordNet and others), cross (between dictionaries), definition
+    (a FOLDOC or elements entry's own first sentence).
+    """
+    english = [d for d in documents if d.subject == "english"]
+    others = [d for d in documents if d.subject != "english"]
+    by_title = {d.title.lower(): d for d in english}
+    pool: list[TrainingQuery] = []
+    for doc in rng.sample(english, min(len(english), 4 * max(quotas.values(), default=0))):
+        pool.extend(english_queries(doc, rng))
+        if rng.random() < 0.1:
+            pool.append(TrainingQuery(title_query(doc, rng), doc.id, "title"))
+    pool.extend(cross_dictionary_queries(by_title, others))
+    pool.extend(own_definition_queries(others))
+    pool.extend(TrainingQuery(title_query(d, rng), d.id, "title") for d in others)
+    return apply_quotas(pool, quotas, rng)
+
+
+def apply_quotas(
+    pool: Sequence[TrainingQuery], quotas: dict[str, int], rng: random.Random
+) -> list[TrainingQuery]:
+    by_kind: dict[str, list[TrainingQuery]] = {}
+    for query in pool:
+        by_kind.setdefault(query.kind, []).append(query)
+    chosen = [
+        q
+        for kind, queries in sorted(by_kind.items())
+        for q in rng.sample(queries, min(len(queries), quotas.get(kind, 0)))
+    ]
+    rng.shuffle(chosen)
+    return chosen
+
+
+def is_false_negative(hit: Hit, query: TrainingQuery, positive_title: str) -> bool:
+    # Synonyms share a synset gloss, so their entries contain the query's text word for word:
+    # calling them wrong would teach the model to reject the very match it should find.
+    if hit.doc_id == query.positive_id or hit.title.lower() == positive_title.lower():
+        return True
+    return bool(query.evidence) and query.evidence.lower() in hit.text.lower()
+
+
+def hard_negatives(
+    ranking: Sequence[Hit], query: TrainingQuery, positive_title: str, count: int
+) -> list[Hit]:
+    """The first stage's best-ranked wrong answers for the query, best first."""
+    wrong = [h for h in ranking if not is_false_negative(h, query, positive_title)]
+    return wrong[:count]
+
+
+def scoring_text(title: str, text: str, max_chars: int = 400) -> str:
+    # Same form as retrieval.reranker.passage_for_scoring: train on what the model will see.
+    return f"{title}: {text[:max_chars]}"
+
+
+def document_passage(doc: Document) -> str:
+    """The passage the first stage would return for the document (its first chunk)."""
+    return scoring_text(doc.title, passages_of([doc])[0].text)
+
+
+def make_group(
+    query: TrainingQuery, positive: Document, ranking: Sequence[Hit], negatives: int
+) -> TrainingGroup | None:
+    """None when the first stage misses the positive: the reranker never sees such a query's
+    answer, and most of them pair unrelated senses of one title (FOLDOC's *mascot* is an
+    acronym), which would teach it to match nonsense."""
+    if all(h.doc_id != positive.id for h in ranking):
+        return None
+    wrong = hard_negatives(ranking, query, positive.title, negatives)
+    if len(wrong) < negatives:
+        return None
+    passages = (document_passage(positive), *(scoring_text(h.title, h.text) for h in wrong))
+    return TrainingGroup(query.text, passages, query.kind)
+
+
+def build_groups(
+    queries: Sequence[TrainingQuery],
+    documents: dict[str, Document],
+    rank: Callable[[list[str]], list[list[Hit]]],
+    negatives: int,
+    batch_size: int = 64,
+) -> list[TrainingGroup]:
+    """Mine hard negatives with `rank` (query texts -> first-stage hits), in batches."""
+    groups: list[TrainingGroup] = []
+    for start in range(0, len(queries), batch_size):
+        batch = queries[start : start + batch_size]
+        for query, ranking in zip(batch, rank([q.text for q in batch]), strict=True):
+            group = make_group(query, documents[query.positive_id], ranking, negatives)
+            if group is not None:
+                groups.append(group)
+    return groups
+
+
+def first_stage_ranker(
+    retriever: LocalRetriever, depth: int
+) -> Callable[[list[str]], list[list[Hit]]]:
+    """Hybrid first-stage rankings for a batch of queries (one embedder call per batch)."""
+    params = SearchParams.model_validate({**retriever.params.model_dump(), "mode": "hybrid"})
+    k_dense, k_keyword = candidate_counts("hybrid", params.fusion)
+    k_dense, k_keyword = max(k_dense, depth), max(k_keyword, depth)
+    shards = list(retriever.shards.values())
+
+    def rank(texts: list[str]) -> list[list[Hit]]:
+        prepared = [prepare_query(t) for t in texts]
+        vectors = retriever.embedder.embed([p.text for p in prepared])
+        rankings = []
+        for query, vector in zip(prepared, vectors, strict=True):
+            candidates = [s.candidates(vector, query.keywords, k_dense, k_keyword) for s in shards]
+            rankings.append(first_stage(candidates, params)[:depth])
+        return rankings
+
+    return rank
+
+
+def listwise_loss(logits: Any, group_size: int) -> Any:
+    """Softmax cross-entropy over each group's scores with the positive in column 0."""
+    import torch
+
+    scores = logits.view(-1, group_size)
+    target = torch.zeros(scores.shape[0], dtype=torch.long)
+    return torch.nn.functional.cross_entropy(scores, target)
+
+
+def group_batches(
+    groups: Sequence[TrainingGroup], per_batch: int, rng: random.Random
+) -> Iterator[list[TrainingGroup]]:
+    order = list(groups)
+    rng.shuffle(order)
+    for start in range(0, len(order) - per_batch + 1, per_batch):
+        yield order[start : start + per_batch]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 1
+    groups_per_batch: int = 8
+    learning_rate: float = 3e-5
+    warmup_steps: int = 30
+    max_length: int = 160
+    time_budget_s: float = 25 * 60
+
+
+def lr_factor(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up to 1, then linear decay to 0 at `total` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(total - warmup, 1))
+
+
+def train_step(model: Any, optimizer: Any, batch: list[TrainingGroup], max_length: int) -> float:
+    """One optimiser step on a batch of groups; returns the loss."""
+    queries = [g.query for g in batch for _ in g.passages]
+    passages = [p for g in batch for p in g.passages]
+    features = model.tokenizer(
+        queries, passages, truncation=True, max_length=max_length, padding=True,
+        return_tensors="pt",
+    )  # fmt: skip
+    logits = model.model(**features).logits
+    loss = listwise_loss(logits, len(batch[0].passages))
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return float(loss.item())
+
+
+def train(
+    model: Any,
+    groups: Sequence[TrainingGroup],
+    config: TrainConfig,
+    rng: random.Random,
+    log: Callable[[str], object] = print,
+) -> int:
+    """Fine-tune `model` (a sentence-transformers CrossEncoder) in place; returns the steps run.
+
+    Stops early at `config.time_budget_s`, so a run fits its CPU budget whatever the pair count.
+    """
+    import torch
+
+    optimizer = torch.optim.AdamW(model.model.parameters(), lr=config.learning_rate)
+    total = config.epochs * (len(groups) // config.groups_per_batch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, config.warmup_steps, total)
+    )
+    model.model.train()
+    started, steps, recent = time.monotonic(), 0, []
+    for _ in range(config.epochs):
+        for batch in group_batches(groups, config.groups_per_batch, rng):
+            recent.append(train_step(model, optimizer, batch, config.max_length))
+            schedule.step()
+            steps += 1
+            if steps % 25 == 0:
+                log(f"step {steps}: loss {sum(recent) / len(recent):.4f}")
+                recent = []
+            if time.monotonic() - started > config.time_budget_s:
+                log(f"time budget reached after {steps} steps")
+                model.model.eval()
+                return steps
+    model.model.eval()
+    return steps
