@@ -2,71 +2,65 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import faiss
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval import dense
+from retrieval.dense import DenseIndexParams
 from retrieval.embedder import Vectors
-from retrieval.errors import ShardLoadError
-from retrieval.shard import Shard, ShardCandidates
-from retrieval.store import Manifest, ShardStore
-
-log = logging.getLogger(__name__)
+from retrieval.serving import ShardHolder
+from retrieval.shard import ShardCandidates
 
 
 class ShardConfig(BaseModel):
-    """Live-tunable search settings of a shard (`user_config`)."""
+    """Live-tunable settings of a shard (`user_config`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     ef_search: int = Field(64, ge=8, le=4096, description="HNSW beam width at search time.")
+    reload_interval_s: float = Field(
+        10.0, gt=0, description="How often to look for a newly published version."
+    )
 
 
 class RetrieverShardServer:
     """Holds one shard. A shard that fails to load keeps its replica up and says why in
-    `health()`, so one damaged subject never takes the others (or the graph) down."""
+    `health()`, so one damaged subject never takes the others (or the graph) down; a newly
+    published version is picked up without a restart."""
 
     def __init__(self, subject: str, index_dir: str) -> None:
         # Two OpenMP threads were slower than one per query on 2-core machines.
         faiss.omp_set_num_threads(1)
-        self.subject = subject
-        self._shard: Shard | None = None
-        self._manifest: Manifest | None = None
-        self._error: str | None = None
-        try:
-            self._shard, self._manifest = ShardStore(Path(index_dir)).load(subject)
-            self._shard.dense_index = dense.to_device(
-                self._shard.dense_index, dense.DenseIndexParams()
-            )
-        except ShardLoadError as exc:
-            log.error("%s", exc)
-            self._error = str(exc)
+        self._holder = ShardHolder(subject, Path(index_dir), DenseIndexParams())
+        self._config = ShardConfig()
+        self._watcher: asyncio.Task[None] | None = None
 
     def reconfigure(self, config: dict[str, Any]) -> None:
-        settings = ShardConfig.model_validate(config)
-        if self._shard is not None:
-            dense.set_ef_search(self._shard.dense_index, settings.ef_search)
+        self._config = ShardConfig.model_validate(config)
+        self._holder.set_ef_search(self._config.ef_search)
 
-    def candidates(
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.reload_interval_s)
+            if await asyncio.to_thread(self._holder.reload_if_changed):
+                self._holder.set_ef_search(self._config.ef_search)
+
+    async def candidates(
         self, query_vector: Vectors | None, keywords: str, k_dense: int, k_keyword: int
     ) -> ShardCandidates:
-        if self._shard is None:
-            raise ShardLoadError(self.subject, self._error or "not loaded")
-        return self._shard.candidates(query_vector, keywords, k_dense, k_keyword)
+        if self._watcher is None:  # started on the replica's event loop, on first use
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        return self._holder.candidates(query_vector, keywords, k_dense, k_keyword)
 
     def health(self) -> dict[str, Any]:
-        if self._manifest is None:
-            return {"status": "unhealthy", "subject": self.subject, "error": self._error}
-        return {
-            "status": "healthy",
-            "subject": self.subject,
-            "documents": self._manifest.documents,
-            "passages": self._manifest.passages,
-            "version": self._manifest.version_name,
-            "index_kind": self._manifest.index_kind,
-            "embedding_model": self._manifest.embedding_model,
-        }
+        return self._holder.health()
+
+    async def __del__(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
