@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, Field
 
 from cluster.errors import DependencyDown, UnknownRequest, UserNotFound
+from cluster.sessions import Session
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,10 @@ def log_params(row: RequestLogRow) -> tuple[Any, ...]:
         row.prompt_tokens,
         row.completion_tokens,
         row.source_ids,
+        row.ab_arm,
+        row.backend,
+        row.fallbacks,
+        row.cost_usd,
     )
 
 
@@ -209,3 +214,26 @@ class Feedback:
                     (request_id, rating, comment),
                 )
         return str(row[0])
+
+
+class SessionArchive:
+    """Ended sessions' transcripts, kept in PostgreSQL."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def archive(self, session: Session) -> None:
+        turns = [t.model_dump(mode="json") for t in session.turns]
+        with database_errors():
+            async with self._pool.connection() as conn:
+                await conn.execute(
+                    """INSERT INTO session_archive (session_id, user_id, started_at, turns, summary)
+                    VALUES (%s, %s, %s, %s, %s) ON CONFLICT (session_id) DO NOTHING""",
+                    (
+                        session.id,
+                        session.user_id,
+                        session.created_at,
+                        Jsonb(turns),
+                        session.summary,
+                    ),
+                )

@@ -10,7 +10,7 @@ from typing import Any
 
 import ray
 
-from cluster.sessions import MemorySessionStore, Session, Turn
+from cluster.sessions import Change, MemorySessionStore, Session
 
 ACTOR_NAME = "tutor-session-store"
 NAMESPACE = "tutor"
@@ -26,8 +26,11 @@ class _SessionActor:
     async def get(self, session_id: str) -> Session | None:
         return await self._store.get(session_id)
 
-    async def append(self, session_id: str, turns: list[Turn]) -> None:
-        await self._store.append(session_id, turns)
+    async def update(self, session_id: str, change: Change) -> None:
+        await self._store.update(session_id, change)
+
+    async def save(self, session: Session) -> None:
+        await self._store.save(session)
 
     async def end(self, session_id: str) -> Session | None:
         return await self._store.end(session_id)
@@ -35,6 +38,7 @@ class _SessionActor:
 
 class RayActorSessionStore:
     kind = "ray-actor"
+    degraded = False
 
     def __init__(self, ttl_s: int) -> None:
         actor_cls = ray.remote(num_cpus=0)(_SessionActor)
@@ -50,8 +54,12 @@ class RayActorSessionStore:
         session: Session | None = await self._actor.get.remote(session_id)
         return session
 
-    async def append(self, session_id: str, turns: list[Turn]) -> None:
-        await self._actor.append.remote(session_id, turns)
+    async def update(self, session_id: str, change: Change) -> None:
+        # The change runs inside the actor, one call at a time: atomic per session.
+        await self._actor.update.remote(session_id, change)
+
+    async def save(self, session: Session) -> None:
+        await self._actor.save.remote(session)
 
     async def end(self, session_id: str) -> Session | None:
         session: Session | None = await self._actor.end.remote(session_id)

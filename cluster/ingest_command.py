@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from cluster.invalidation import after_publish
+from cluster.settings import get_settings
 from retrieval.corpus import CorpusReport, read_documents
 from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.ingest import IngestAborted, OnError, group_by_subject, ingest
@@ -58,6 +60,8 @@ def run_ingest(
     report_errors(result.report)
     for manifest in result.manifests:
         say_manifest(manifest)
+    rebuilt = {m.subject for m in result.manifests}
+    typer.echo(after_publish(get_settings(), set(), rebuilt))
     return 1 if result.report.errors else 0
 
 
@@ -76,11 +80,14 @@ def run_upsert(paths: list[Path], subject: str | None, store: ShardStore, policy
         )
         return 2
     embedder = SentenceTransformerEmbedder()
+    touched: set[str] = set()
     for name, docs in sorted(groups.items()):
         manifest, changes = apply_update(store, name, docs, set(), embedder)
         say_changes(name, changes)
         say_manifest(manifest)
+        touched |= changes.touched
     report_errors(report)
+    typer.echo(after_publish(get_settings(), touched, set()))
     return 1 if report.errors else 0
 
 
@@ -94,4 +101,5 @@ def run_remove(subject: str, doc_ids: list[str], index_dir: Path) -> int:
     )
     say_changes(subject, changes)
     say_manifest(manifest)
+    typer.echo(after_publish(get_settings(), changes.touched, set()))
     return 1 if changes.unknown else 0

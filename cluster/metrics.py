@@ -34,6 +34,12 @@ DEFINITIONS: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
         "Circuit breaker: 0 closed, 1 half-open, 2 open",
         ("backend",),
     ),
+    "tutor_cache_lookups": (
+        "counter",
+        "Response cache lookups: hit_exact, hit_semantic, miss, rejected (a near miss the "
+        "guard refused), error",
+        ("result",),
+    ),
 }
 
 
@@ -140,3 +146,6 @@ class TutorMetrics:
 
     def breaker_state(self, backend: str, code: int) -> None:
         self.exporter.record("tutor_breaker_state", code, {"backend": backend})
+
+    def cache_lookup(self, result: str) -> None:
+        self.exporter.record("tutor_cache_lookups", 1, {"result": result})

@@ -5,6 +5,7 @@ Plain Python; the ingress deployment holds one per replica, the single-process b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -12,10 +13,17 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cluster.db import Feedback, RequestLog, RequestLogRow, UserProfile, Users
+from cluster.context import (
+    TokenCounter,
+    approximate_counter,
+    refers_back,
+    sliding_window,
+    standalone,
+)
+from cluster.db import Feedback, RequestLog, RequestLogRow, SessionArchive, UserProfile, Users
 from cluster.errors import DependencyDown, SessionForbidden, SessionNotFound, UserNotFound
 from cluster.metrics import TutorMetrics
-from cluster.sessions import Session, SessionStore, Turn
+from cluster.sessions import Session, SessionStore, Turn, with_summary, with_turns
 from models.backend import ChatMessage
 from models.router import QueryPlan
 from retrieval.fanout import SearchOutcome
@@ -30,6 +38,8 @@ class Router(Protocol):
     def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]: ...
 
     def models(self) -> Awaitable[list[dict[str, str]]]: ...
+
+    def summarize(self, transcript: str) -> Awaitable[str]: ...
 
 
 @dataclass
@@ -77,17 +87,16 @@ class Answer:
             self.error = event["error"]
 
 
-def history_messages(session: Session | None, max_turns: int = 6) -> list[ChatMessage]:
-    if session is None:
-        return []
-    return [ChatMessage(t.role, t.content) for t in session.turns[-max_turns:]]
-
-
-def profile_note(profile: dict[str, Any]) -> str:
+def profile_note(profile: dict[str, Any], summary: str = "") -> str:
     level = profile.get("class_level")
     subjects = ", ".join(profile.get("subjects") or [])
     parts = [f"class level {level}" if level else "", f"studies {subjects}" if subjects else ""]
-    return "; ".join(p for p in parts if p)
+    note = "; ".join(p for p in parts if p)
+    return note + (f"\nEarlier in this conversation: {summary}" if summary else "")
+
+
+def transcript(turns: list[Turn]) -> str:
+    return "\n".join(f"{t.role}: {t.content}" for t in turns)
 
 
 def status_of(answer: Answer) -> str:
@@ -105,6 +114,9 @@ class TutorService:
         request_log: RequestLog | None = None,
         metrics: TutorMetrics | None = None,
         feedback: Feedback | None = None,
+        archive: SessionArchive | None = None,
+        count_tokens: TokenCounter = approximate_counter,
+        window_tokens: int = 768,
     ) -> None:
         self.router = router
         self.sessions = sessions
@@ -112,6 +124,10 @@ class TutorService:
         self.request_log = request_log
         self.metrics = metrics
         self.feedback_store = feedback
+        self.archive = archive
+        self.count_tokens = count_tokens
+        self.window_tokens = window_tokens
+        self._summarizing: set[asyncio.Task[None]] = set()
 
     async def start_session(self, user_id: str | None) -> Session:
         profile = await self._profile(user_id)
@@ -130,6 +146,8 @@ class TutorService:
         ended = await self.sessions.end(session_id)
         if ended is None:
             raise SessionNotFound(session_id)
+        if self.archive is not None:
+            await self.archive.archive(ended)
         return ended
 
     async def models(self) -> list[dict[str, str]]:
@@ -145,7 +163,7 @@ class TutorService:
     async def ask(self, query: Query) -> AsyncIterator[dict[str, Any]]:
         """The router's events, with the session updated and the request logged at the end."""
         start = time.perf_counter()
-        session = await self.session(query.session_id, query.user_id) if query.session_id else None
+        session = await self._session_for(query)
         plan = self._plan(query, session)
         answer = Answer(session_id=query.session_id)
         async for event in self.router.answer(plan):
@@ -154,30 +172,85 @@ class TutorService:
         await self._remember(query, answer)
         self._record(plan, query, answer, time.perf_counter() - start)
 
+    async def _session_for(self, query: Query) -> Session | None:
+        """The query's session; while the store is degraded, an unknown one is answered
+        without history rather than refused (its turns are queued for write-back)."""
+        if query.session_id is None:
+            return None
+        try:
+            return await self.session(query.session_id, query.user_id)
+        except SessionNotFound:
+            if self.sessions.degraded:
+                return None
+            raise
+
     def _plan(self, query: Query, session: Session | None) -> QueryPlan:
         request_id = uuid.uuid4().hex
+        question = standalone(query.question, session)
+        unresolved = session is not None and question == query.question and refers_back(question)
+        profile = session.profile if session else {}
         return QueryPlan(
-            question=query.question,
+            question=question,
             subject=query.subject,
             k=query.k,
-            history=query.history if query.history is not None else history_messages(session),
-            profile_note=profile_note(session.profile if session else {}),
+            history=query.history if query.history is not None else self._history(session),
+            profile_note=profile_note(profile, session.summary if session else ""),
             request_id=request_id,
             user_key=query.user_id or query.session_id or request_id,
             backend=query.backend,
+            class_level=profile.get("class_level"),
+            cacheable=not unresolved and query.history is None,
         )
+
+    def _history(self, session: Session | None) -> list[ChatMessage]:
+        """The recent turns that fit the window (older ones live on in the summary)."""
+        if session is None:
+            return []
+        recent = session.turns[session.summarized :]
+        window = sliding_window(recent, self.window_tokens, self.count_tokens)
+        return [ChatMessage(t.role, t.content) for t in window.turns]
 
     async def _remember(self, query: Query, answer: Answer) -> None:
         if query.session_id is None or not answer.complete:
             return  # a failed or partial answer is not part of the conversation
-        source_ids = [s["id"] for s in answer.sources]
-        await self.sessions.append(
-            query.session_id,
-            [
-                Turn(role="user", content=query.question),
-                Turn(role="assistant", content=answer.text, source_ids=source_ids),
-            ],
-        )
+        top = answer.sources[0]["title"] if answer.sources else ""
+        turns = [
+            Turn(role="user", content=query.question),
+            Turn(
+                role="assistant",
+                content=answer.text,
+                topic=top,
+                source_ids=[s["id"] for s in answer.sources],
+            ),
+        ]
+        await self.sessions.update(query.session_id, with_turns(turns))
+        self._summarize_later(query.session_id)
+
+    def _summarize_later(self, session_id: str) -> None:
+        """Fold turns that fell out of the window into the summary, off the request path."""
+        task = asyncio.get_running_loop().create_task(self._summarize(session_id))
+        self._summarizing.add(task)
+        task.add_done_callback(self._summarizing.discard)
+
+    async def _summarize(self, session_id: str) -> None:
+        session = await self.sessions.get(session_id)
+        if session is None:
+            return
+        recent = session.turns[session.summarized :]
+        dropped = sliding_window(recent, self.window_tokens, self.count_tokens).dropped
+        if dropped == 0:
+            return
+        folded = recent[:dropped]
+        previous = f"Summary so far: {session.summary}\n" if session.summary else ""
+        summary = await self.router.summarize(previous + transcript(folded))
+        if summary:
+            covered = session.summarized + dropped
+            await self.sessions.update(session_id, with_summary(summary, covered))
+
+    async def wait_for_summaries(self) -> None:
+        """For tests and shutdown: let background summaries finish."""
+        while self._summarizing:
+            await asyncio.gather(*list(self._summarizing), return_exceptions=True)
 
     async def feedback(self, request_id: str, rating: int, comment: str) -> str:
         if self.feedback_store is None:
@@ -237,6 +310,7 @@ def log_row(
         route=done.get("route"),
         model=done.get("model"),
         model_version=done.get("model_version"),
+        cache_hit=bool(done.get("cache", {}).get("hit")),
         prompt_tokens=usage.get("prompt_tokens", 0),
         completion_tokens=usage.get("completion_tokens", 0),
         source_ids=[s["id"] for s in answer.sources],

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from cluster.errors import DependencyDown, SessionNotFound
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
+Change = Callable[["Session"], "Session"]
 
 
 def new_session_id() -> str:
@@ -32,6 +33,7 @@ class Turn(BaseModel):
     content: str
     at: datetime = Field(default_factory=now)
     source_ids: list[str] = Field(default_factory=list)
+    topic: str = ""  # an answer's top source title: what a follow-up's "it" refers to
 
 
 class Session(BaseModel):
@@ -41,24 +43,51 @@ class Session(BaseModel):
     updated_at: datetime = Field(default_factory=now)
     turns: list[Turn] = Field(default_factory=list)
     summary: str = ""
+    summarized: int = 0  # how many of the oldest turns the summary covers
     profile: dict[str, Any] = Field(default_factory=dict)
+
+
+def with_turns(turns: list[Turn]) -> Change:
+    def change(session: Session) -> Session:
+        return session.model_copy(update={"turns": [*session.turns, *turns], "updated_at": now()})
+
+    return change
+
+
+def with_summary(summary: str, covered: int) -> Change:
+    def change(session: Session) -> Session:
+        if covered <= session.summarized:
+            return session  # a newer summary already landed
+        return session.model_copy(update={"summary": summary, "summarized": covered})
+
+    return change
 
 
 class SessionStore(Protocol):
     """Where active sessions live, shared by every ingress replica.
 
-    Contract: `get` returns None for an unknown or expired id; `append` and `end` raise
-    `SessionNotFound` for one. Every write refreshes the idle expiry. `end` removes the session
-    and returns its last state (for archiving). Backend failures raise the backend's error.
+    Contract: `get` returns None for an unknown or expired id; `update` and `end` raise
+    `SessionNotFound` for one. `update` applies a change atomically (two replicas writing one
+    session never lose a turn) and renews the idle expiry; `save` writes a whole session.
+    `end` removes the session and returns its last state (for archiving). A backend that
+    cannot be reached raises `DependencyDown`.
     """
 
-    kind: str
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def degraded(self) -> bool:
+        """Serving from a stand-in: sessions unknown to it read as absent."""
+        ...
 
     async def create(self, user_id: str, profile: dict[str, Any]) -> Session: ...
 
     async def get(self, session_id: str) -> Session | None: ...
 
-    async def append(self, session_id: str, turns: list[Turn]) -> None: ...
+    async def update(self, session_id: str, change: Change) -> None: ...
+
+    async def save(self, session: Session) -> None: ...
 
     async def end(self, session_id: str) -> Session | None: ...
 
@@ -75,10 +104,10 @@ def redis_errors() -> Iterator[None]:
 
 
 class RedisSessionStore:
-    """A session is a JSON document under one key with an idle TTL; turns are appended with a
-    Lua-free WATCH/MULTI transaction so that two replicas writing one session never lose a turn."""
+    """A session is a JSON document under one key with an idle TTL, changed under WATCH/MULTI."""
 
     kind = "redis"
+    degraded = False
 
     def __init__(self, client: aioredis.Redis, ttl_s: int, prefix: str = "tutor:session:") -> None:
         self._redis = client
@@ -98,20 +127,24 @@ class RedisSessionStore:
 
     async def create(self, user_id: str, profile: dict[str, Any]) -> Session:
         session = Session(id=new_session_id(), user_id=user_id, profile=profile)
+        await self.save(session)
+        return session
+
+    async def save(self, session: Session) -> None:
         with redis_errors():
             await self._redis.set(self._key(session.id), session.model_dump_json(), ex=self._ttl_s)
-        return session
 
     async def get(self, session_id: str) -> Session | None:
         with redis_errors():
             raw = await self._redis.get(self._key(session_id))
         return None if raw is None else Session.model_validate_json(raw)
 
-    async def append(self, session_id: str, turns: list[Turn]) -> None:
+    async def update(self, session_id: str, change: Change) -> None:
         with redis_errors():
-            await self._append(self._key(session_id), session_id, turns)
+            await self._update(session_id, change)
 
-    async def _append(self, key: str, session_id: str, turns: list[Turn]) -> None:
+    async def _update(self, session_id: str, change: Change) -> None:
+        key = self._key(session_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -119,7 +152,7 @@ class RedisSessionStore:
                     raw = await pipe.get(key)
                     if raw is None:
                         raise SessionNotFound(session_id)
-                    session = with_turns(Session.model_validate_json(raw), turns)
+                    session = change(Session.model_validate_json(raw))
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.set(key, session.model_dump_json(), ex=self._ttl_s)
                     await pipe.execute()
@@ -143,6 +176,7 @@ class MemorySessionStore:
     """Sessions in one process's memory with idle expiry; the embedded default's engine."""
 
     kind = "memory"
+    degraded = False
 
     def __init__(self, ttl_s: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl_s = ttl_s
@@ -151,8 +185,11 @@ class MemorySessionStore:
 
     async def create(self, user_id: str, profile: dict[str, Any]) -> Session:
         session = Session(id=new_session_id(), user_id=user_id, profile=profile)
-        self._sessions[session.id] = (self._clock() + self._ttl_s, session)
+        await self.save(session)
         return session
+
+    async def save(self, session: Session) -> None:
+        self._sessions[session.id] = (self._clock() + self._ttl_s, session)
 
     async def get(self, session_id: str) -> Session | None:
         entry = self._sessions.get(session_id)
@@ -161,11 +198,11 @@ class MemorySessionStore:
             return None
         return entry[1]
 
-    async def append(self, session_id: str, turns: list[Turn]) -> None:
+    async def update(self, session_id: str, change: Change) -> None:
         session = await self.get(session_id)
         if session is None:
             raise SessionNotFound(session_id)
-        self._sessions[session_id] = (self._clock() + self._ttl_s, with_turns(session, turns))
+        await self.save(change(session))
 
     async def end(self, session_id: str) -> Session | None:
         session = await self.get(session_id)
@@ -176,7 +213,3 @@ class MemorySessionStore:
 
     async def ping(self) -> None:
         return None
-
-
-def with_turns(session: Session, turns: list[Turn]) -> Session:
-    return session.model_copy(update={"turns": [*session.turns, *turns], "updated_at": now()})

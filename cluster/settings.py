@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         None, description="Any OpenAI-compatible server; unset = api.openai.com."
     )
     session_ttl_s: int = Field(3600, gt=0, description="Idle expiry of a session.")
+    context_window_tokens: int = Field(
+        768,
+        ge=64,
+        description="Conversation turns kept verbatim in a prompt; older ones are summarised.",
+    )
     # The local Ray head that `tutor up` starts. Ports off Ray's defaults: Redis owns 6379.
     gcs_port: int = Field(6390, validation_alias="TUTOR_GCS_PORT")
     dashboard_port: int = Field(8265, validation_alias="TUTOR_DASHBOARD_PORT")

@@ -154,7 +154,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "query_class": done.get("query_class"),
         "arm": done.get("arm", ""),
         "fallbacks": done.get("fallbacks", 0),
-        "cache": {"hit": False},
+        "cache": done.get("cache", {"hit": False}),
         "timings_ms": done.get("timings_ms", {}),
         "usage": done.get("usage", {}),
         "cost_usd": done.get("cost_usd", 0.0),

@@ -10,14 +10,17 @@ from psycopg_pool import AsyncConnectionPool
 from ray.serve.handle import DeploymentHandle
 
 from cluster import health
-from cluster.db import Feedback, RequestLog, Users, open_pool
+from cluster.context import TokenCounter, approximate_counter, tokenizer_counter
+from cluster.db import Feedback, RequestLog, SessionArchive, Users, open_pool
 from cluster.embedded_store import RayActorSessionStore
 from cluster.metrics import RayExporter, TutorMetrics
 from cluster.metrics_relay import ray_metrics_text
 from cluster.service import TutorService
+from cluster.session_fallback import FallbackSessionStore
 from cluster.sessions import RedisSessionStore, SessionStore
 from cluster.settings import Settings, get_settings
 from deployments.api import build_api
+from models.prepare import MODEL_NAME as LOCAL_MODEL
 from models.router import QueryPlan
 from retrieval.fanout import SearchOutcome
 
@@ -40,6 +43,10 @@ class HandleRouter:
         listed: list[dict[str, str]] = await self._handle.models.remote()
         return listed
 
+    async def summarize(self, transcript: str) -> str:
+        summary: str = await self._handle.summarize.remote(transcript)
+        return summary
+
     def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
         # A stream=True handle returns a DeploymentResponseGenerator: an async iterator.
         events: AsyncIterator[dict[str, Any]] = self._streaming.answer.remote(plan)  # type: ignore[assignment]
@@ -47,9 +54,18 @@ class HandleRouter:
 
 
 def session_store(settings: Settings) -> SessionStore:
+    """Redis with this replica's memory standing in during an outage; without Redis, the
+    embedded Ray actor that all replicas share."""
     if settings.redis_url is not None:
-        return RedisSessionStore.from_url(str(settings.redis_url), settings.session_ttl_s)
+        redis_store = RedisSessionStore.from_url(str(settings.redis_url), settings.session_ttl_s)
+        return FallbackSessionStore(redis_store, settings.session_ttl_s)
     return RayActorSessionStore(settings.session_ttl_s)
+
+
+def token_counter(settings: Settings) -> TokenCounter:
+    """The local model's own tokenizer when prepared here, else a word-based estimate."""
+    tokenizer = settings.models_dir / LOCAL_MODEL / "tokenizer.json"
+    return tokenizer_counter(tokenizer) if tokenizer.is_file() else approximate_counter
 
 
 class TutorIngress:
@@ -60,15 +76,22 @@ class TutorIngress:
         self._sessions = session_store(settings)
         self._openai_configured = settings.openai_api_key is not None
         self._pool: AsyncConnectionPool | None = None
-        users, request_log, feedback = None, None, None
+        users, request_log, feedback, archive = None, None, None, None
         if settings.database_url is not None:
             self._pool = open_pool(str(settings.database_url), settings.db_pool_max_size)
             await self._pool.open(wait=False)  # PostgreSQL down at start must not block serving
             users, request_log = Users(self._pool), RequestLog(self._pool)
-            feedback = Feedback(self._pool)
-        metrics = TutorMetrics(RayExporter())
+            feedback, archive = Feedback(self._pool), SessionArchive(self._pool)
         self.service = TutorService(
-            HandleRouter(router), self._sessions, users, request_log, metrics, feedback
+            HandleRouter(router),
+            self._sessions,
+            users,
+            request_log,
+            TutorMetrics(RayExporter()),
+            feedback,
+            archive,
+            token_counter(settings),
+            settings.context_window_tokens,
         )
 
     def __serve_build_asgi_app__(self) -> Any:
@@ -86,7 +109,7 @@ class TutorIngress:
         if self._sessions.kind != "redis":
             probes["redis"] = health.disabled("REDIS_URL unset: sessions in an embedded Ray actor")
         else:
-            probes["redis"] = self._session_probe
+            probes["redis"] = self._redis_probe
         if self._pool is None:
             probes["database"] = health.disabled("DATABASE_URL unset: request log off")
         else:
@@ -94,8 +117,14 @@ class TutorIngress:
         return probes
 
     async def _session_probe(self) -> dict[str, Any]:
+        if isinstance(self._sessions, FallbackSessionStore):
+            return await self._sessions.check()  # degraded, not failed, while memory stands in
         await self._sessions.ping()
         return {"status": "healthy", "backend": self._sessions.kind}
+
+    async def _redis_probe(self) -> dict[str, Any]:
+        await self._sessions.ping()
+        return {"status": "healthy", "backend": "redis"}
 
     async def _database_probe(self) -> dict[str, Any]:
         assert self._pool is not None

@@ -10,6 +10,7 @@ from ray.serve.handle import DeploymentHandle
 
 from cluster.health import Probe, check_all
 from cluster.metrics import RayExporter, TutorMetrics
+from cluster.response_cache import MemoryResponseCache, RedisResponseCache
 from cluster.settings import Settings, get_settings
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import (
@@ -20,6 +21,7 @@ from models.breaker import (
     MemoryBreakerStore,
     RedisBreakerStore,
 )
+from models.cache import ResponseCache
 from models.router import QueryPlan, RouterConfig, TutorRouter
 from retrieval.embedder import Vectors
 from retrieval.fanout import FanoutSearch, SearchOutcome, ShardSearch
@@ -63,12 +65,20 @@ def health_probe(handle: DeploymentHandle) -> Probe:
     return probe
 
 
-def breaker_store(settings: Settings) -> BreakerStore:
-    """Shared by every router replica through Redis; per replica without it."""
+def redis_client(settings: Settings) -> aioredis.Redis | None:
     if settings.redis_url is None:
-        return MemoryBreakerStore()
-    client = aioredis.Redis.from_url(str(settings.redis_url), socket_timeout=2)
-    return RedisBreakerStore(client)
+        return None
+    return aioredis.Redis.from_url(str(settings.redis_url), socket_timeout=2)
+
+
+def breaker_store(client: aioredis.Redis | None) -> BreakerStore:
+    """Shared by every router replica through Redis; per replica without it."""
+    return MemoryBreakerStore() if client is None else RedisBreakerStore(client)
+
+
+def response_cache(client: aioredis.Redis | None) -> ResponseCache:
+    """Shared by every router replica through Redis; per replica without it."""
+    return MemoryResponseCache() if client is None else RedisResponseCache(client)
 
 
 class RouterServer:
@@ -84,13 +94,15 @@ class RouterServer:
             shards={subject: shard_search(h) for subject, h in shards.items()},
             rerank=(lambda pairs: reranker.score.remote(pairs)) if reranker else None,
         )
-        breakers = CircuitBreakers(breaker_store(get_settings()), BreakerConfig())
+        client = redis_client(get_settings())
+        breakers = CircuitBreakers(breaker_store(client), BreakerConfig())
         self._metrics = TutorMetrics(RayExporter())
         self._router = TutorRouter(
             retrieval,
             {name: HandleLLM(h) for name, h in llms.items()},
             breakers,
             observer=self._metrics,
+            cache=response_cache(client),
         )
         self._probes: dict[str, Probe] = {
             "embedder": health_probe(embedder),
@@ -108,6 +120,9 @@ class RouterServer:
     async def models(self) -> list[dict[str, str]]:
         return await self._router.models()
 
+    async def summarize(self, transcript: str) -> str:
+        return await self._router.summarize(transcript)
+
     async def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
         async for event in self._router.answer(plan):
             yield event
@@ -119,8 +134,16 @@ class RouterServer:
         for name, state in states.items():
             report["components"][f"llm:{name}"]["breaker"] = state
             self._metrics.breaker_state(name, STATE_CODE[state])
-        store = self._router.breakers.store.kind
-        report["components"]["breakers"] = {"status": "healthy", "store": store, **states}
+        breakers = self._router.breakers
+        status = "healthy" if breakers.store_reachable else "degraded"
+        report["components"]["breakers"] = {
+            "status": status,
+            "store": breakers.store.kind,
+            **states,
+        }
+        if self._router.cached is not None:
+            kind = self._router.cached.cache.kind
+            report["components"]["response_cache"] = {"status": "healthy", "store": kind}
         return report["components"]
 
     def config(self) -> dict[str, Any]:

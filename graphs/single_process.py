@@ -15,6 +15,7 @@ from cluster.sessions import MemorySessionStore, SessionStore
 from deployments.api import build_api
 from models.backend import LLMBackend
 from models.breaker import CircuitBreakers, MemoryBreakerStore
+from models.cache import ResponseCache
 from models.generation import LLMClient
 from models.router import RouterConfig, TutorRouter
 from retrieval.embedder import Embedder, Vectors
@@ -54,25 +55,25 @@ def local_router(
     reranker: Reranker | None = None,
     config: RouterConfig | None = None,
     metrics: TutorMetrics | None = None,
+    cache: ResponseCache | None = None,
 ) -> TutorRouter:
     config = config or RouterConfig()
+    metrics = metrics or TutorMetrics(PrometheusExporter())
     breakers = CircuitBreakers(MemoryBreakerStore(), config.breaker)
     clients: dict[str, LLMClient] = dict(llms)
     search = local_search(embedder, shards, reranker)
-    return TutorRouter(search, clients, breakers, config, observer=metrics)
+    return TutorRouter(search, clients, breakers, config, observer=metrics, cache=cache)
 
 
 def local_api(
-    router: TutorRouter,
-    sessions: SessionStore | None = None,
-    metrics: TutorMetrics | None = None,
+    router: TutorRouter, sessions: SessionStore | None = None
 ) -> tuple[FastAPI, TutorService]:
-    exporter = PrometheusExporter()
-    metrics = metrics or TutorMetrics(exporter)
+    """The API over `router`, recording into the same metrics the router records into."""
+    metrics = router.observer
+    assert isinstance(metrics, TutorMetrics) and isinstance(metrics.exporter, PrometheusExporter)
     service = TutorService(router, sessions or MemorySessionStore(ttl_s=3600), metrics=metrics)
 
     async def report() -> dict[str, object]:
         return health.report_of({"session_store": {"status": "healthy", "backend": "memory"}})
 
-    text = metrics.exporter.text if isinstance(metrics.exporter, PrometheusExporter) else None
-    return build_api(service, report, text or exporter.text), service
+    return build_api(service, report, metrics.exporter.text), service

@@ -22,9 +22,10 @@ from deployments.llm import LLMServer
 from deployments.reranker import RerankerServer
 from deployments.retriever import RetrieverShardServer
 from deployments.router import RouterServer
+from models.prepare import MODEL_NAME
 from models.registry import BackendSpec, OpenAISpec, VLLMSpec
 
-LOCAL_MODEL = "smollm2-135m-instruct"
+LOCAL_MODEL = MODEL_NAME
 RERANKER_MODEL = "reranker"
 
 

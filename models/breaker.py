@@ -13,6 +13,7 @@ extra pins redis<6 where this project runs redis 8.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +22,16 @@ from typing import Literal, Protocol
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field
 
+log = logging.getLogger(__name__)
 State = Literal["closed", "open", "half_open"]
 STATE_CODE: dict[State, int] = {"closed": 0, "half_open": 1, "open": 2}
 # The failure rate is judged on at most this many recent calls: enough for a rate, small enough
 # that the shared snapshot stays a few KB however busy the backend is.
 MAX_OUTCOMES = 200
+
+
+class StoreUnavailable(Exception):
+    """The shared breaker store cannot be reached."""
 
 
 class BreakerConfig(BaseModel):
@@ -122,9 +128,20 @@ class RedisBreakerStore:
         self._prefix = prefix
 
     async def read(self, backend: str) -> Snapshot:
-        return decode(await self._redis.get(self._prefix + backend))
+        try:
+            return decode(await self._redis.get(self._prefix + backend))
+        except aioredis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     async def update(
+        self, backend: str, change: Callable[[Snapshot], tuple[bool, Snapshot]]
+    ) -> bool:
+        try:
+            return await self._update(backend, change)
+        except aioredis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def _update(
         self, backend: str, change: Callable[[Snapshot], tuple[bool, Snapshot]]
     ) -> bool:
         key = self._prefix + backend
@@ -161,7 +178,11 @@ def decode(raw: bytes | str | None) -> Snapshot:
 
 
 class CircuitBreakers:
-    """The router's view: may a backend be called, record how it went, report states."""
+    """The router's view: may a backend be called, record how it went, report states.
+
+    If the shared store cannot be reached, this replica's own memory stands in: breakers keep
+    working per replica rather than failing every answer.
+    """
 
     def __init__(
         self, store: BreakerStore, config: BreakerConfig, clock: Callable[[], float] = time.time
@@ -169,18 +190,36 @@ class CircuitBreakers:
         self.store = store
         self.config = config
         self._clock = clock
+        self._local = MemoryBreakerStore()
+        self.store_reachable = True
+
+    async def _update(
+        self, backend: str, change: Callable[[Snapshot], tuple[bool, Snapshot]]
+    ) -> bool:
+        try:
+            result = await self.store.update(backend, change)
+        except StoreUnavailable as exc:
+            if self.store_reachable:
+                log.warning("breaker store unreachable, using this replica's memory: %s", exc)
+            self.store_reachable = False
+            return await self._local.update(backend, change)
+        self.store_reachable = True
+        return result
 
     async def allow(self, backend: str) -> bool:
-        return await self.store.update(backend, lambda s: admission(s, self._clock(), self.config))
+        return await self._update(backend, lambda s: admission(s, self._clock(), self.config))
 
     async def record(self, backend: str, ok: bool) -> None:
         def change(snap: Snapshot) -> tuple[bool, Snapshot]:
             return True, after_outcome(snap, ok, self._clock(), self.config)
 
-        await self.store.update(backend, change)
+        await self._update(backend, change)
 
     async def state(self, backend: str) -> State:
-        snap = await self.store.read(backend)
+        try:
+            snap = await self.store.read(backend)
+        except StoreUnavailable:
+            snap = await self._local.read(backend)
         if snap.state == "open" and self._clock() - snap.opened_at >= self.config.open_s:
             return "half_open"  # the next call is a probe
         return snap.state

@@ -15,13 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.backend import ChatMessage, GenerationRequest
 from models.breaker import BreakerConfig, CircuitBreakers
 from models.breaker import State as BreakerState
+from models.cache import CacheConfig, ResponseCache, is_personal
+from models.cached_answers import CacheContext, CachedAnswers, CacheObserver, replay
 from models.errors import UnknownBackendError
 from models.experiments import Experiment, assign
 from models.generation import CallObserver, ChainRunner, Generation, LLMClient, Price
@@ -29,9 +31,13 @@ from models.prompts import SourceText, build_messages
 from models.resilience import Deadline, RetryPolicy
 from models.routing import RoutePolicy, classify
 from retrieval.fanout import FanoutSearch, SearchOutcome, elapsed_ms
-from retrieval.pipeline import SearchParams
+from retrieval.pipeline import SearchParams, select_subjects
 from retrieval.shard import Hit
 
+SUMMARY_PROMPT = (
+    "Summarise this conversation between a student and a tutor in at most three sentences. "
+    "Keep the topics, names and numbers."
+)
 ALL_DOWN = (
     "The tutor's models are unavailable right now. Here are the curriculum passages that "
     "match your question."
@@ -61,6 +67,7 @@ class RouterConfig(BaseModel):
     prices: dict[str, Price] = Field(
         default_factory=dict, description="Backend name -> price per 1K tokens (cost metrics)."
     )
+    cache: CacheConfig = Field(default_factory=CacheConfig)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,12 @@ class QueryPlan:
     request_id: str = ""
     user_key: str = ""  # who the A/B assignment is stable for (user, else session)
     backend: str | None = None  # a named backend instead of the policy (OpenAI `model`)
+    class_level: int | None = None  # part of the cache key: answers may differ by level
+    cacheable: bool = True  # false for personal questions and unresolved follow-ups
+
+
+class RouterObserver(CallObserver, CacheObserver, Protocol):
+    """What the router reports: backend calls and cache lookups (metrics)."""
 
 
 def source_json(hit: Hit) -> dict[str, Any]:
@@ -88,12 +101,14 @@ class TutorRouter:
         llms: dict[str, LLMClient],
         breakers: CircuitBreakers,
         config: RouterConfig | None = None,
-        observer: CallObserver | None = None,
+        observer: RouterObserver | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.retrieval = retrieval
         self.llms = llms
         self.breakers = breakers
         self.observer = observer
+        self.cached = None if cache is None else CachedAnswers(cache, self._version_of, observer)
         self.config = config or RouterConfig()
 
     @property
@@ -104,6 +119,11 @@ class TutorRouter:
     def config(self, config: RouterConfig) -> None:
         self._config = config
         self.breakers.config = config.breaker
+        if self.cached is not None:
+            self.cached.config = config.cache
+
+    async def _version_of(self, backend: str) -> str:
+        return (await self.llms[backend].describe()).version
 
     async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
         return await self.retrieval.search(question, subject, k, self.config.search)
@@ -128,21 +148,106 @@ class TutorRouter:
             policy.chain(decision.query_class, self.llms),
         )
 
+    async def summarize(self, transcript: str) -> str:
+        """A short summary of conversation turns by the cheap tier (the simple-factual chain);
+        empty if no backend answers: the turns then simply stay out of the prompt."""
+        chain = self.config.policy.chain("simple_factual", self.llms)
+        request = GenerationRequest(
+            messages=[ChatMessage("system", SUMMARY_PROMPT), ChatMessage("user", transcript)],
+            max_tokens=120,
+        )
+        runner = ChainRunner(self.llms, self.breakers, self.config.retry, self.observer)
+        events = runner.run(chain, request, Deadline.after(30), Generation())
+        return "".join([e["text"] async for e in events if e["type"] == "token"]).strip()
+
     async def models(self) -> list[dict[str, str]]:
         infos = [(name, await client.describe()) for name, client in self.llms.items()]
         return [{"id": name, "model": i.model, "version": i.version} for name, i in infos]
 
     async def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
-        if plan.backend is not None and plan.backend not in self.llms:
-            raise UnknownBackendError(plan.backend, list(self.llms))  # before any event
-        outcome = await self.search(plan.question, plan.subject, plan.k)
-        yield {
-            "type": "sources",
-            "sources": [source_json(h) for h in outcome.hits],
-            "degraded": outcome.degraded,
-        }
-        async for event in self._generate(plan, outcome):
+        start = time.perf_counter()
+        choice = self.choose(plan.question, plan.user_key, plan.backend)  # errors before events
+        context = await self._cache_context(plan, choice)
+        cached = self.cached if context is not None else None
+        hit = await cached.exact(context) if cached and context else None
+        params = self.config.search
+        if hit is None:
+            query = await self.retrieval.embed(plan.question, plan.subject, params, bool(cached))
+            if cached and context and query.vector is not None:
+                hit = await cached.similar(context, query.vector)
+        if hit is not None:
+            for event in replay(hit, plan.request_id, elapsed_ms(start)):
+                yield event
+            return
+        outcome = await self.retrieval.search_embedded(query, plan.subject, plan.k, params)
+        self._learn_epochs(outcome)
+        async for event in self._answer_live(plan, outcome, choice, query.vector):
             yield event
+
+    async def _answer_live(
+        self,
+        plan: QueryPlan,
+        outcome: SearchOutcome,
+        choice: tuple[str, str, str, list[str]],
+        vector: Any,
+    ) -> AsyncIterator[dict[str, Any]]:
+        sources = [source_json(h) for h in outcome.hits]
+        yield {"type": "sources", "sources": sources, "degraded": outcome.degraded}
+        parts: list[str] = []
+        done: dict[str, Any] = {}
+        async for event in self._generate(plan, outcome, choice):
+            if event["type"] == "token":
+                parts.append(event["text"])
+            if event["type"] == "error":
+                yield event
+                return  # a broken answer is never cached
+            if event["type"] == "done":
+                done = event
+            yield event
+        await self._remember(plan, choice, sources, "".join(parts), done, vector)
+
+    async def _cache_context(
+        self, plan: QueryPlan, choice: tuple[str, str, str, list[str]]
+    ) -> CacheContext | None:
+        """The key context when this answer may come from (or go to) the cache."""
+        query_class, _, _, chain = choice
+        cached = self.cached
+        if cached is None or not cached.config.enabled or not plan.cacheable or not chain:
+            return None
+        if is_personal(plan.question) or query_class not in cached.config.ttl_s:
+            return None
+        curriculum = cached.curriculum(select_subjects(plan.subject, self.retrieval.subjects))
+        if curriculum is None:
+            return None  # index epochs not known fresh: search first, cache from then on
+        version = await cached.model_version(chain[0])
+        return CacheContext(
+            plan.question, plan.subject, plan.class_level, version, curriculum, query_class
+        )
+
+    def _learn_epochs(self, outcome: SearchOutcome) -> None:
+        """Remember which index each subject serves, for cache keys. A shared (Redis) cache is
+        told exactly which documents an update changed, so keys follow the epoch (full
+        rebuilds); a per-replica cache cannot be told, so its keys follow every version."""
+        if self.cached is None:
+            return
+        learned = outcome.epochs if self.cached.cache.kind == "redis" else outcome.versions
+        for subject, value in learned.items():
+            self.cached.epochs.learn(subject, value)
+
+    async def _remember(
+        self,
+        plan: QueryPlan,
+        choice: tuple[str, str, str, list[str]],
+        sources: list[dict[str, Any]],
+        answer: str,
+        done: dict[str, Any],
+        vector: Any,
+    ) -> None:
+        if self.cached is None or done.get("status") != "ok" or not answer.strip():
+            return
+        context = await self._cache_context(plan, choice)
+        if context is not None and context.model_version == done.get("model_version"):
+            await self.cached.store(context, answer, sources, done, vector)
 
     def _request(self, plan: QueryPlan, outcome: SearchOutcome) -> GenerationRequest:
         generation = self.config.generation
@@ -156,9 +261,9 @@ class TutorRouter:
         )
 
     async def _generate(
-        self, plan: QueryPlan, outcome: SearchOutcome
+        self, plan: QueryPlan, outcome: SearchOutcome, choice: tuple[str, str, str, list[str]]
     ) -> AsyncIterator[dict[str, Any]]:
-        query_class, rule, arm, chain = self.choose(plan.question, plan.user_key, plan.backend)
+        query_class, rule, arm, chain = choice
         runner = ChainRunner(self.llms, self.breakers, self.config.retry, self.observer)
         gen = Generation()
         served: dict[str, Any] = {}
@@ -204,6 +309,7 @@ class TutorRouter:
             "fallbacks": gen.fallbacks,
             "usage": gen.usage,
             "cost_usd": price.cost(gen.usage["prompt_tokens"], gen.usage["completion_tokens"]),
+            "cache": {"hit": False},
             "timings_ms": timings,
         }
 

@@ -23,7 +23,7 @@ from retrieval.pipeline import (
     rerank_pairs,
     select_subjects,
 )
-from retrieval.preprocess import prepare_query
+from retrieval.preprocess import PreparedQuery, prepare_query
 from retrieval.shard import Hit, ShardCandidates
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,15 @@ class SearchOutcome:
     hits: list[Hit]
     degraded: list[dict[str, str]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    epochs: dict[str, str] = field(default_factory=dict)  # subject -> index epoch searched
+    versions: dict[str, str] = field(default_factory=dict)  # subject -> index version searched
+
+
+@dataclass(frozen=True)
+class EmbeddedQuery:
+    prepared: PreparedQuery
+    vector: Vectors | None
+    embed_ms: float
 
 
 def elapsed_ms(start: float) -> float:
@@ -69,17 +78,35 @@ class FanoutSearch:
     async def search(
         self, question: str, subject: str | None, k: int, params: SearchParams
     ) -> SearchOutcome:
+        query = await self.embed(question, subject, params)
+        return await self.search_embedded(query, subject, k, params)
+
+    async def embed(
+        self, question: str, subject: str | None, params: SearchParams, always: bool = False
+    ) -> EmbeddedQuery:
+        """The query prepared and embedded once (skipped for keyword-only search unless
+        `always`: the response cache wants the vector too)."""
         prepared = prepare_query(question, params.max_query_chars)
+        select_subjects(subject, self.subjects)  # an unknown subject fails before any work
+        start = time.perf_counter()
+        needed = always or candidate_counts(params.mode, params.fusion)[0] > 0
+        vector = await self._embed(prepared.text) if needed else None
+        return EmbeddedQuery(prepared, vector, elapsed_ms(start))
+
+    async def search_embedded(
+        self, query: EmbeddedQuery, subject: str | None, k: int, params: SearchParams
+    ) -> SearchOutcome:
+        prepared, vector = query.prepared, query.vector
         subjects = select_subjects(subject, self.subjects)
         counts = candidate_counts(params.mode, params.fusion)
-        outcome = SearchOutcome(hits=[])
+        outcome = SearchOutcome(hits=[], timings_ms={"embed": query.embed_ms})
         start = time.perf_counter()
-        vector = await self._embed(prepared.text) if counts[0] else None
-        outcome.timings_ms["embed"] = elapsed_ms(start)
-        start = time.perf_counter()
+        vector = vector if counts[0] else None
         candidates = await self._gather(subjects, vector, prepared.keywords, counts, outcome)
         ranked = first_stage(candidates, params)
         outcome.timings_ms["search"] = elapsed_ms(start)
+        outcome.epochs = {c.subject: c.epoch for c in candidates}
+        outcome.versions = {c.subject: c.version for c in candidates}
         outcome.hits = await self._reranked(prepared.text, ranked, k, params, outcome)
         return outcome
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import redis
 
 
 class RedisServer:
-    def __init__(self, port: int) -> None:
+    """Persistent (append-only file in `data_dir`): a restart keeps what was stored, as a
+    production Redis would, so a test can tell the application lost nothing."""
+
+    def __init__(self, port: int, data_dir: Path) -> None:
         self.port = port
+        self.data_dir = data_dir
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -34,7 +39,11 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                str(self.data_dir),
             ],
             stdout=subprocess.DEVNULL,
         )

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from cluster.errors import SessionNotFound
-from cluster.sessions import RedisSessionStore, Turn
+from cluster.sessions import RedisSessionStore, Turn, with_turns
 
 StoreFactory = Callable[..., RedisSessionStore]
 
@@ -32,7 +32,7 @@ async def stores(redis_url: str) -> AsyncIterator[StoreFactory]:
 async def test_two_replicas_see_the_same_session(stores: StoreFactory):
     one, two = stores(), stores()
     session = await one.create("amina", {"class_level": 8})
-    await two.append(session.id, [Turn(role="user", content="What is carbon?")])
+    await two.update(session.id, with_turns([Turn(role="user", content="What is carbon?")]))
     seen = await one.get(session.id)
     assert seen is not None and [t.content for t in seen.turns] == ["What is carbon?"]
     assert seen.profile == {"class_level": 8}
@@ -42,7 +42,7 @@ async def test_concurrent_appends_from_two_replicas_lose_no_turn(stores: StoreFa
     one, two = stores(), stores()
     session = await one.create("amina", {})
     writes = [
-        (one if n % 2 else two).append(session.id, [Turn(role="user", content=f"q{n}")])
+        (one if n % 2 else two).update(session.id, with_turns([Turn(role="user", content=f"q{n}")]))
         for n in range(20)
     ]
     await asyncio.gather(*writes)
@@ -57,13 +57,13 @@ async def test_a_session_expires_after_its_idle_ttl(stores: StoreFactory):
     await asyncio.sleep(1.5)
     assert await short.get(session.id) is None
     with pytest.raises(SessionNotFound):
-        await short.append(session.id, [Turn(role="user", content="late")])
+        await short.update(session.id, with_turns([Turn(role="user", content="late")]))
 
 
 async def test_ending_returns_the_transcript_and_removes_it(stores: StoreFactory):
     store = stores()
     session = await store.create("amina", {})
-    await store.append(session.id, [Turn(role="user", content="hello")])
+    await store.update(session.id, with_turns([Turn(role="user", content="hello")]))
     ended = await store.end(session.id)
     assert ended is not None and len(ended.turns) == 1
     assert await store.get(session.id) is None

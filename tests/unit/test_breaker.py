@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.breaker import BreakerConfig, CircuitBreakers, MemoryBreakerStore
+from models.breaker import BreakerConfig, CircuitBreakers, MemoryBreakerStore, StoreUnavailable
 
 
 class Clock:
@@ -91,3 +91,20 @@ async def test_backends_have_separate_breakers(clock: Clock):
     b = breakers(clock)
     await fail(b, 3, backend="openai")
     assert await b.allow("local")
+
+
+class UnreachableStore:
+    kind = "redis"
+
+    async def update(self, backend, change):  # noqa: ARG002 - the store is down
+        raise StoreUnavailable("connection refused")
+
+    async def read(self, backend):  # noqa: ARG002 - the store is down
+        raise StoreUnavailable("connection refused")
+
+
+async def test_an_unreachable_store_leaves_breakers_working_per_replica(clock: Clock):
+    b = CircuitBreakers(UnreachableStore(), BreakerConfig(failure_threshold=2), clock)
+    await fail(b, 2)
+    assert not b.store_reachable
+    assert await b.state("openai") == "open" and not await b.allow("openai")
