@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -57,6 +58,8 @@ class LLMServer:
         self._in_flight[key] = self._in_flight.get(key, 0) + 1
         try:
             async for chunk in backend.stream(request):
+                if chunk.finish_reason is not None:  # name the engine that really answered
+                    chunk = replace(chunk, model=backend.info.model, version=backend.info.version)
                 yield chunk
         finally:
             self._in_flight[key] -= 1

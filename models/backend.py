@@ -32,6 +32,9 @@ class GenerationChunk:
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Set on the final chunk by a server that can swap models: who actually generated it.
+    model: str | None = None
+    version: str | None = None
 
 
 @dataclass(frozen=True)

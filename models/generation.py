@@ -132,7 +132,7 @@ class ChainRunner:
         start: float,
         gen: Generation,
     ) -> AsyncIterator[dict[str, Any]]:
-        chunk = first
+        chunk, final = first, None
         try:
             while chunk is not None:
                 if chunk.text:
@@ -140,6 +140,7 @@ class ChainRunner:
                         gen.first_token_ms = round((self.clock() - start) * 1000, 2)
                     yield {"type": "token", "text": chunk.text}
                 if chunk.finish_reason is not None:
+                    final = chunk
                     gen.usage = {
                         "prompt_tokens": chunk.prompt_tokens,
                         "completion_tokens": chunk.completion_tokens,
@@ -154,8 +155,15 @@ class ChainRunner:
             return
         attempt.outcome = "ok"
         await self._finish(backend, attempt, start, gen.usage)
+        yield {"type": "served", "backend": backend, **await self._who(backend, final)}
+
+    async def _who(self, backend: str, final: GenerationChunk | None) -> dict[str, str]:
+        """The model that generated: as the final chunk names it (a server that swaps models
+        mid-flight says which engine answered), else as the backend describes itself now."""
+        if final is not None and final.version is not None:
+            return {"model": final.model or backend, "version": final.version}
         info = await self.llms[backend].describe()
-        yield {"type": "served", "backend": backend, "model": info.model, "version": info.version}
+        return {"model": info.model, "version": info.version}
 
     async def _finish(
         self, backend: str, attempt: Attempt, start: float, usage: dict[str, int]
