@@ -14,21 +14,15 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
-import yaml
+from common import ROOT, running_graph
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from cluster import launcher  # noqa: E402
-from cluster.settings import Settings  # noqa: E402
-from tests.fakes.openai_server import free_port  # noqa: E402
+from tests.fakes.openai_server import free_port
 
 QUESTIONS = (ROOT / "benchmarks" / "questions.txt").read_text().splitlines()
 SEARCH = "/api/v1/retrieval/search"
@@ -136,33 +130,8 @@ def single_process(index_dir: Path, args: argparse.Namespace) -> list[Run]:
 
 
 def serve_graph(data_dir: Path, args: argparse.Namespace) -> list[Run]:
-    temp = Path(tempfile.mkdtemp(prefix="tutor-bench-", dir="/tmp"))
-    settings = Settings(
-        data_dir=data_dir,
-        ray_temp_dir=temp,
-        gcs_port=free_port(),
-        dashboard_port=free_port(),
-        metrics_port=free_port(),
-        _env_file=None,
-    )
-    head = launcher.head_for(settings)
-    env = launcher.cluster_env(settings, env_file=None)
-    env.pop("REDIS_URL", None)
-    env.pop("DATABASE_URL", None)
-    config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
-    port = free_port()
-    config["http_options"]["port"] = port
-    config_path = temp / "serve.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    launcher.start_head(head, env, num_cpus=2)
-    try:
-        launcher.deploy(head, config_path, env)
-        launcher.wait_until_running(head, timeout_s=600)
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url)
-        return measure("serve-graph", url, launcher.head_processes(head), args)
-    finally:
-        launcher.stop_head(head)
+    with running_graph(data_dir=data_dir) as graph:
+        return measure("serve-graph", graph.url, graph.processes(), args)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, Vectors
 from retrieval.pipeline import (
     SearchParams,
     apply_rerank,
@@ -13,7 +13,7 @@ from retrieval.pipeline import (
     rerank_pairs,
     select_subjects,
 )
-from retrieval.preprocess import prepare_query
+from retrieval.preprocess import PreparedQuery, prepare_query
 from retrieval.reranker import Reranker
 from retrieval.shard import Hit, Shard
 from retrieval.store import ShardStore
@@ -41,10 +41,26 @@ class LocalRetriever:
         return cls(embedder, shards, reranker=reranker)
 
     def search(self, query: str, subject: str | None = None, k: int = 5) -> list[Hit]:
+        return self.search_many([query], subject, k)[0]
+
+    def search_many(
+        self, queries: list[str], subject: str | None = None, k: int = 5
+    ) -> list[list[Hit]]:
+        """Several queries with one embedder call (what the graph's batching embedder does)."""
         params = self.params
-        prepared = prepare_query(query, params.max_query_chars)
+        prepared = [prepare_query(q, params.max_query_chars) for q in queries]
+        needs_vectors = candidate_counts(params.mode, params.fusion)[0] > 0
+        vectors = self.embedder.embed([p.text for p in prepared]) if needs_vectors else None
+        return [
+            self._ranked(p, None if vectors is None else vectors[i], subject, k)
+            for i, p in enumerate(prepared)
+        ]
+
+    def _ranked(
+        self, prepared: PreparedQuery, vector: Vectors | None, subject: str | None, k: int
+    ) -> list[Hit]:
+        params = self.params
         k_dense, k_keyword = candidate_counts(params.mode, params.fusion)
-        vector = self.embedder.embed([prepared.text])[0] if k_dense else None
         candidates = [
             self.shards[s].candidates(vector, prepared.keywords, k_dense, k_keyword)
             for s in select_subjects(subject, list(self.shards))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import socket
 import threading
@@ -35,6 +36,9 @@ class Faults:
     drop_after_tokens: int = 3
     # Fail only the first N requests (then behave): models a transient outage.
     fail_first: int | None = None
+    # Answer 500 at random to this share of requests (mode "ok"): a flaky upstream.
+    failure_rate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
     calls: int = 0
     seen: list[dict[str, Any]] = field(default_factory=list)
 
@@ -83,10 +87,12 @@ def build_app(faults: Faults, model: str) -> FastAPI:
     async def chat(request: Request) -> Any:
         body = await request.json()
         faults.calls += 1
-        faults.seen.append(body)
+        faults.seen = [*faults.seen[-99:], body]
         await asyncio.sleep(faults.latency_s)
         failing = faults.fail_first is None or faults.calls <= faults.fail_first
         mode = faults.mode if failing else "ok"
+        if mode == "ok" and faults.rng.random() < faults.failure_rate:
+            mode = "error"
         if mode == "rate_limit":
             return JSONResponse(
                 {"error": {"message": "slow down", "type": "rate_limit"}},

@@ -1,0 +1,108 @@
+"""Shared by the benchmarks: a real tutor graph on spare ports (ray start + serve deploy of
+serve_config.yaml, as `tutor up` does), and latency statistics."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cluster import launcher  # noqa: E402
+from cluster.settings import Settings  # noqa: E402
+from tests.fakes.openai_server import free_port  # noqa: E402
+
+
+@dataclass
+class Graph:
+    url: str
+    head: launcher.Head
+
+    def processes(self) -> list[psutil.Process]:
+        return launcher.head_processes(self.head)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def summary_ms(seconds: list[float]) -> str:
+    ms = [s * 1000 for s in seconds]
+    p50, p95, p99 = statistics.median(ms), percentile(ms, 95), percentile(ms, 99)
+    return f"p50 {p50:7.1f} ms  p95 {p95:7.1f}  p99 {p99:7.1f}"
+
+
+def wait_ready(url: str, path: str = "/health/ready", timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + path, timeout=10).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{url}{path} not ready")
+
+
+@contextmanager
+def running_graph(
+    env: dict[str, str] | None = None,
+    edit_config: Callable[[dict[str, Any]], None] | None = None,
+    data_dir: Path = ROOT / "var",
+) -> Iterator[Graph]:
+    """The tutor graph from serve_config.yaml on its own Ray head; `env` reaches every replica
+    (unset REDIS_URL/DATABASE_URL mean the embedded defaults)."""
+    temp = Path(tempfile.mkdtemp(prefix="tutor-bench-", dir="/tmp"))
+    settings = Settings(
+        data_dir=data_dir.resolve(),
+        ray_temp_dir=temp,
+        gcs_port=free_port(),
+        dashboard_port=free_port(),
+        metrics_port=free_port(),
+        _env_file=None,
+    )
+    head = launcher.head_for(settings)
+    base = {
+        k: v
+        for k, v in launcher.cluster_env(settings, env_file=None).items()
+        if k not in ("REDIS_URL", "DATABASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+    }
+    merged = {**base, **(env or {})}
+    config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+    port = free_port()
+    config["http_options"]["port"] = port
+    if edit_config is not None:
+        edit_config(config)
+    path = temp / "serve.yaml"
+    path.write_text(yaml.safe_dump(config))
+    launcher.start_head(head, merged, num_cpus=os.cpu_count() or 2)
+    try:
+        launcher.deploy(head, path, merged)
+        launcher.wait_until_running(head, timeout_s=900)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        yield Graph(url, head)
+    finally:
+        launcher.stop_head(head)
+
+
+def deployment(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The `deployments:` entry called `name` in a parsed serve config."""
+    found: dict[str, Any] = next(
+        d for d in config["applications"][0]["deployments"] if d["name"] == name
+    )
+    return found
