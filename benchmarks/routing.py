@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
-from common import ROOT, deployment, running_graph, summary_ms, wait_ready
+from common import ROOT, deployment, running_graph, summary_ms
 
 from graphs.single_process import local_search
 from models.prompts import SourceText, build_messages
 from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.pipeline import SearchParams
 from retrieval.store import ShardStore
-from tests.fakes.openai_server import FaultServer, free_port
+from tests.fakes.openai_server import FaultServer
+from tests.integration import vllm_server as vllm
 
 QUESTIONS = (ROOT / "benchmarks" / "questions.txt").read_text().splitlines()
 LATENCY_S = 0.3
@@ -166,35 +164,6 @@ async def ttft_vllm(base_url: str, messages: list[dict[str, str]], runs: int) ->
     return firsts
 
 
-def vllm_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """vLLM's own OpenAI server on the same prepared model; its output goes to `log`."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
-        str(MODEL_DIR),
-        "--served-model-name",
-        "smollm2",
-        "--dtype",
-        "float32",
-        "--enforce-eager",
-        "--max-model-len",
-        "2048",
-        "--port",
-        str(port),
-        "--host",
-        "127.0.0.1",
-        "--kv-cache-memory-bytes",
-        str(256 * 2**20),
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return server, f"http://127.0.0.1:{port}"
-
-
 def time_to_first_token(runs: int) -> None:
     print("\n== time to first token: graph (local vLLM) vs vLLM's own server ==")
     question = "Define photosynthesis"
@@ -205,14 +174,14 @@ def time_to_first_token(runs: int) -> None:
     ) as graph:
         asyncio.run(ttft_graph(graph.url, question, 2))  # warm-up
         through = asyncio.run(ttft_graph(graph.url, question, runs))
-    server, url = vllm_server(Path("/tmp/bench-vllm.log"))
+    log = Path("/tmp/bench-vllm.log")
+    server, base_url = vllm.start(MODEL_DIR, log)
     try:
-        wait_ready(url, "/v1/models")
-        asyncio.run(ttft_vllm(url + "/v1", messages, 2))
-        alone = asyncio.run(ttft_vllm(url + "/v1", messages, runs))
+        vllm.wait_until_serving(base_url, server, log)
+        asyncio.run(ttft_vllm(base_url, messages, 2))
+        alone = asyncio.run(ttft_vllm(base_url, messages, runs))
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        vllm.stop(server)
     print(f"graph      {summary_ms(through)}")
     print(f"vLLM alone {summary_ms(alone)}")
 

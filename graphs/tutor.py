@@ -29,50 +29,40 @@ LOCAL_MODEL = MODEL_NAME
 RERANKER_MODEL = "reranker"
 
 
-def autoscaling(max_replicas: int, target: float) -> dict[str, Any]:
-    return {
+def sized(
+    num_cpus: float, max_replicas: int, target: float, max_ongoing: int, **extra: Any
+) -> dict[str, Any]:
+    """A node's default deployment options (the YAML's entries override them)."""
+    autoscaling = {
         "min_replicas": 1,
         "max_replicas": max_replicas,
         "target_ongoing_requests": target,
         "upscale_delay_s": 3,
         "downscale_delay_s": 30,
     }
+    return {
+        "max_ongoing_requests": max_ongoing,
+        "autoscaling_config": autoscaling,
+        "ray_actor_options": {"num_cpus": num_cpus},
+        **extra,
+    }
 
 
-# Fractional CPUs so that every node, scaled to its maximum, fits a 2-CPU head.
-INGRESS: dict[str, Any] = {
-    "max_ongoing_requests": 200,
-    "autoscaling_config": autoscaling(2, 20),
-    "ray_actor_options": {"num_cpus": 0.05},
-}
-ROUTER: dict[str, Any] = {
-    "max_ongoing_requests": 200,
-    "autoscaling_config": autoscaling(2, 20),
-    "ray_actor_options": {"num_cpus": 0.05},
-}
-# Batching nodes take many requests at once so that @serve.batch can fill its batches.
-EMBEDDER: dict[str, Any] = {
-    "max_ongoing_requests": 64,
-    "autoscaling_config": autoscaling(2, 16),
-    "ray_actor_options": {"num_cpus": 0.25},
-}
-RERANKER: dict[str, Any] = {
-    "max_ongoing_requests": 32,
-    "autoscaling_config": autoscaling(2, 8),
-    "ray_actor_options": {"num_cpus": 0.25},
-}
-SHARD: dict[str, Any] = {
-    "max_ongoing_requests": 64,
-    "autoscaling_config": autoscaling(2, 16),
-    "ray_actor_options": {"num_cpus": 0.05},
-}
-LLM: dict[str, Any] = {
-    "max_ongoing_requests": 32,
-    "autoscaling_config": autoscaling(1, 16),
-    "ray_actor_options": {"num_cpus": 0.5},
-    "health_check_timeout_s": 60,
-    "graceful_shutdown_timeout_s": 30,
-}
+# Fractional CPUs so that every node, scaled to its maximum, fits a 2-CPU head. Batching nodes
+# take many requests at once so that @serve.batch can fill its batches.
+INGRESS = sized(0.05, max_replicas=2, target=20, max_ongoing=200)
+ROUTER = sized(0.05, max_replicas=2, target=20, max_ongoing=200)
+EMBEDDER = sized(0.25, max_replicas=2, target=16, max_ongoing=64)
+RERANKER = sized(0.25, max_replicas=2, target=8, max_ongoing=32)
+SHARD = sized(0.05, max_replicas=2, target=16, max_ongoing=64)
+LLM = sized(
+    0.5,
+    max_replicas=1,
+    target=16,
+    max_ongoing=32,
+    health_check_timeout_s=60,
+    graceful_shutdown_timeout_s=30,
+)
 
 
 class TutorAppArgs(BaseModel):

@@ -5,15 +5,12 @@ and circuit breakers shared by two routers through the real Redis."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -27,7 +24,8 @@ from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
 from tests.conftest import ROOT
 from tests.fakes.hashing_embedder import HashingEmbedder
-from tests.fakes.openai_server import FaultServer, free_port
+from tests.fakes.openai_server import FaultServer
+from tests.integration import vllm_server as vllm
 
 pytestmark = pytest.mark.integration
 MODEL_DIR = (
@@ -46,50 +44,13 @@ CHAIN = {
 @pytest.fixture(scope="module")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """vLLM's own OpenAI-compatible server on the prepared SmolLM2 (CPU build)."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("vllm") / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
-        str(MODEL_DIR),
-        "--served-model-name",
-        "smollm2",
-        "--dtype",
-        "float32",
-        "--enforce-eager",
-        "--max-model-len",
-        "2048",
-        "--port",
-        str(port),
-        "--host",
-        "127.0.0.1",
-        "--kv-cache-memory-bytes",
-        str(256 * 2**20),
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
-    with log_path.open("wb") as log:  # a file, not a pipe: nobody reads vLLM's chatter
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for(f"http://127.0.0.1:{port}/v1/models", server, log_path, timeout_s=300)
-            yield f"http://127.0.0.1:{port}/v1"
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
-
-
-def wait_for(url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"vLLM exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(1)
-    raise TimeoutError(url)
+    log = tmp_path_factory.mktemp("vllm") / "server.log"
+    server, base_url = vllm.start(MODEL_DIR, log)
+    try:
+        vllm.wait_until_serving(base_url, server, log)
+        yield base_url
+    finally:
+        vllm.stop(server)
 
 
 @pytest.fixture
