@@ -53,6 +53,7 @@ class Query:
     k: int = 5
     history: list[ChatMessage] | None = None  # given by the caller instead of a session's
     backend: str | None = None  # a named backend instead of the routing policy
+    source: str = "query"  # the request log's endpoint: query, or warmup
 
 
 @dataclass
@@ -171,6 +172,13 @@ class TutorService:
             yield event
         await self._remember(query, answer)
         self._record(plan, query, answer, time.perf_counter() - start)
+
+    async def ask_all(self, question: str, source: str = "query") -> Answer:
+        """A whole answer, collected (warm-up, scripts)."""
+        answer = Answer(session_id=None)
+        async for event in self.ask(Query(question, source=source)):
+            answer.absorb(event)
+        return answer
 
     async def _session_for(self, query: Query) -> Session | None:
         """The query's session; while the store is degraded, an unknown one is answered
@@ -299,7 +307,7 @@ def log_row(
     usage = done.get("usage", {})
     return RequestLogRow(
         request_id=plan.request_id,
-        endpoint="query",
+        endpoint=query.source,
         status=status,
         latency_ms=latency_s * 1000,
         user_id=query.user_id,

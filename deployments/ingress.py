@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,10 +10,11 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from ray.serve.handle import DeploymentHandle
 
-from cluster import health
+from cluster import health, warmup
 from cluster.context import TokenCounter, approximate_counter, tokenizer_counter
 from cluster.db import Feedback, RequestLog, SessionArchive, Users, open_pool
 from cluster.embedded_store import RayActorSessionStore
+from cluster.errors import ClusterError
 from cluster.metrics import RayExporter, TutorMetrics
 from cluster.metrics_relay import ray_metrics_text
 from cluster.service import TutorService
@@ -20,8 +22,10 @@ from cluster.session_fallback import FallbackSessionStore
 from cluster.sessions import RedisSessionStore, SessionStore
 from cluster.settings import Settings, get_settings
 from deployments.api import build_api
+from models.errors import ModelError
 from models.prepare import MODEL_NAME as LOCAL_MODEL
 from models.router import QueryPlan
+from retrieval.errors import RetrievalError
 from retrieval.fanout import SearchOutcome
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,30 @@ class TutorIngress:
             token_counter(settings),
             settings.context_window_tokens,
         )
+        self._warmup_task: asyncio.Task[None] | None = None
+        if self._pool is not None and settings.cache_warmup_questions:
+            self._warmup_task = asyncio.get_running_loop().create_task(
+                self._warm_up(
+                    str(settings.redis_url) if settings.redis_url else None,
+                    settings.cache_warmup_questions,
+                )
+            )
+
+    async def _warm_up(self, redis_url: str | None, limit: int) -> None:
+        """Off the start-up path: the replica is healthy while the cache fills."""
+        assert self._pool is not None
+        try:
+            await self._until_ready()
+            if await warmup.claim(redis_url):
+                questions = await warmup.most_asked(self._pool, limit)
+                await warmup.warm_up(self.service, questions)
+        except (ClusterError, ModelError, RetrievalError) as error:
+            log.warning("cache warm-up stopped: %s", error)
+
+    async def _until_ready(self, poll_s: float = 5.0) -> None:
+        """Warm-up answers must come from a ready graph (a sources-only answer is not cached)."""
+        while health.failing((await self.health_report())["components"]):
+            await asyncio.sleep(poll_s)
 
     def __serve_build_asgi_app__(self) -> Any:
         return build_api(self.service, self.health_report, ray_metrics_text)
@@ -134,5 +162,7 @@ class TutorIngress:
         return {"status": "healthy", "request_log_dropped": log_stats.dropped if log_stats else 0}
 
     async def __del__(self) -> None:
+        if self._warmup_task is not None:
+            self._warmup_task.cancel()
         if self._pool is not None:
             await self._pool.close()
