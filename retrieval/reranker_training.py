@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from retrieval.corpus import Document
+from retrieval.fusion import FusionParams
 from retrieval.local import LocalRetriever
 from retrieval.pipeline import SearchParams, candidate_counts, first_stage
 from retrieval.preprocess import prepare_query
@@ -209,11 +210,19 @@ def is_false_negative(hit: Hit, query: TrainingQuery, positive_title: str) -> bo
 
 
 def hard_negatives(
-    ranking: Sequence[Hit], query: TrainingQuery, positive_title: str, count: int
+    ranking: Sequence[Hit],
+    query: TrainingQuery,
+    positive_title: str,
+    count: int,
+    rng: random.Random | None = None,
 ) -> list[Hit]:
-    """The first stage's best-ranked wrong answers for the query, best first."""
+    """Wrong answers the first stage ranked for the query, in rank order: its best `count`, or
+    with `rng` a sample of all of them (the reranker must sort the whole candidate list, not
+    only separate the top few)."""
     wrong = [h for h in ranking if not is_false_negative(h, query, positive_title)]
-    return wrong[:count]
+    if rng is None or len(wrong) <= count:
+        return wrong[:count]
+    return [wrong[i] for i in sorted(rng.sample(range(len(wrong)), count))]
 
 
 def scoring_text(title: str, text: str, max_chars: int = 400) -> str:
@@ -227,14 +236,18 @@ def document_passage(doc: Document) -> str:
 
 
 def make_group(
-    query: TrainingQuery, positive: Document, ranking: Sequence[Hit], negatives: int
+    query: TrainingQuery,
+    positive: Document,
+    ranking: Sequence[Hit],
+    negatives: int,
+    rng: random.Random | None = None,
 ) -> TrainingGroup | None:
     """None when the first stage misses the positive: the reranker never sees such a query's
     answer, and most of them pair unrelated senses of one title (FOLDOC's *mascot* is an
     acronym), which would teach it to match nonsense."""
     if all(h.doc_id != positive.id for h in ranking):
         return None
-    wrong = hard_negatives(ranking, query, positive.title, negatives)
+    wrong = hard_negatives(ranking, query, positive.title, negatives, rng)
     if len(wrong) < negatives:
         return None
     passages = (document_passage(positive), *(scoring_text(h.title, h.text) for h in wrong))
@@ -246,6 +259,7 @@ def build_groups(
     documents: dict[str, Document],
     rank: Callable[[list[str]], list[list[Hit]]],
     negatives: int,
+    rng: random.Random | None = None,
     batch_size: int = 64,
 ) -> list[TrainingGroup]:
     """Mine hard negatives with `rank` (query texts -> first-stage hits), in batches."""
@@ -253,17 +267,23 @@ def build_groups(
     for start in range(0, len(queries), batch_size):
         batch = queries[start : start + batch_size]
         for query, ranking in zip(batch, rank([q.text for q in batch]), strict=True):
-            group = make_group(query, documents[query.positive_id], ranking, negatives)
+            group = make_group(query, documents[query.positive_id], ranking, negatives, rng)
             if group is not None:
                 groups.append(group)
     return groups
 
 
 def first_stage_ranker(
-    retriever: LocalRetriever, depth: int
+    retriever: LocalRetriever, depth: int, fusion: FusionParams | None = None
 ) -> Callable[[list[str]], list[list[Hit]]]:
     """Hybrid first-stage rankings for a batch of queries (one embedder call per batch)."""
-    params = SearchParams.model_validate({**retriever.params.model_dump(), "mode": "hybrid"})
+    params = SearchParams.model_validate(
+        {
+            **retriever.params.model_dump(),
+            "mode": "hybrid",
+            "fusion": (fusion or retriever.params.fusion).model_dump(),
+        }
+    )
     k_dense, k_keyword = candidate_counts("hybrid", params.fusion)
     k_dense, k_keyword = max(k_dense, depth), max(k_keyword, depth)
     shards = list(retriever.shards.values())
@@ -306,6 +326,7 @@ class TrainConfig:
     warmup_steps: int = 30
     max_length: int = 160
     time_budget_s: float = 25 * 60
+    freeze_embeddings: bool = True
 
 
 def lr_factor(step: int, warmup: int, total: int) -> float:
@@ -344,7 +365,12 @@ def train(
     """
     import torch
 
-    optimizer = torch.optim.AdamW(model.model.parameters(), lr=config.learning_rate)
+    if config.freeze_embeddings:
+        # A third of the optimiser's work on CPU, and with a few thousand pairs the vocabulary
+        # rows would only drift from what the embedder learnt.
+        model.model.base_model.embeddings.requires_grad_(False)
+    trainable = [p for p in model.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate)
     total = config.epochs * (len(groups) // config.groups_per_batch)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, config.warmup_steps, total)
