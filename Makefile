@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup prepare run down test test-unit check format clean
+.PHONY: setup prepare run down test test-slow test-unit check format clean
 
 $(BIN)/tutor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ down:
 
 test: prepare
 	$(BIN)/pytest tests
+
+# The whole english corpus through ingest and eval (15-40 min); keeps its index with
+# TUTOR_SCALE_INDEX_DIR=var/eval-indexes for benchmarks/retrieval.py and scripts/train_reranker.py.
+test-slow: prepare
+	$(BIN)/pytest -m slow tests
 
 test-unit: setup
 	$(BIN)/pytest tests/unit
