@@ -16,6 +16,17 @@ ROOT = Path(__file__).resolve().parents[1]
 CURRICULUM = ROOT / "data" / "curriculum"
 
 
+def shared_corpus(subject: str) -> Path | None:
+    """A whole corpus from the workplace's shared folder (tests may read it; the project never
+    does at run time): $TUTOR_SHARED_CORPORA, else ../shared/corpora beside the checkout."""
+    candidates = [os.environ.get("TUTOR_SHARED_CORPORA"), ROOT.parent / "shared" / "corpora"]
+    for folder in filter(None, candidates):
+        path = Path(folder) / f"{subject}.jsonl.gz"
+        if path.is_file():
+            return path
+    return None
+
+
 def read_docs(subject: str) -> list[dict[str, str]]:
     with gzip.open(CURRICULUM / f"{subject}.jsonl.gz", "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]

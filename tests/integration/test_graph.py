@@ -2,13 +2,17 @@
 
 Redis here is a server this module starts on its own port, so one test can stop it and start it
 again; PostgreSQL is a throwaway database. The demo indexes and the model come from
-`make prepare` (which `make test` runs first).
+`make prepare` (which `make test` runs first); the graph serves a copy of the indexes, so that the
+last test can publish the whole computing corpus into it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +27,8 @@ from ray import serve
 
 from cluster.migrate import migrate
 from graphs.tutor import TutorAppArgs, build_app
-from tests.conftest import ROOT
+from retrieval.store import ShardStore
+from tests.conftest import ROOT, shared_corpus
 from tests.fakes.openai_server import free_port
 from tests.integration.redis_server import RedisServer
 
@@ -44,11 +49,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture(scope="module")
-def tutor(redis_server: RedisServer, database_url: str) -> Iterator[str]:
-    """The whole application, deployed with serve.run; yields its base URL."""
+def served_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path in (INDEX_DIR / "english" / "CURRENT", MODEL_DIR / "tutor-model.json"):
         if not path.is_file():
             pytest.fail(f"{path} is missing: run `make prepare` (make test does it first)")
+    copy = tmp_path_factory.mktemp("served") / "indexes"
+    shutil.copytree(INDEX_DIR, copy, symlinks=True)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def tutor(redis_server: RedisServer, database_url: str, served_index_dir: Path) -> Iterator[str]:
+    """The whole application, deployed with serve.run; yields its base URL."""
     migrate(database_url)
     env = {
         "REDIS_URL": redis_server.url,
@@ -68,7 +80,8 @@ def tutor(redis_server: RedisServer, database_url: str) -> Iterator[str]:
     )
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(build_app(TutorAppArgs(subjects=SUBJECTS)), name="tutor", route_prefix="/")
+    args = TutorAppArgs(subjects=SUBJECTS, index_dir=str(served_index_dir))
+    serve.run(build_app(args), name="tutor", route_prefix="/")
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()
     ray.shutdown()
@@ -256,3 +269,58 @@ def test_feedback_is_stored_against_the_answer(client: httpx.Client, database_ur
         "/api/v1/ai-tutor/feedback", json={"request_id": "0" * 32, "rating": "down"}
     )
     assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "unknown_request"
+
+
+# FOLDOC entries that the demo sample leaves out, asked in a student's words.
+FULL_COMPUTING_ANSWERS = {
+    "a hypothetical machine with an infinitely long tape, used in computability proofs": (
+        "computing:turing_machine"
+    ),
+    "how is dynamically allocated storage reclaimed while a program runs": (
+        "computing:garbage_collection"
+    ),
+    "an application that manipulates numbers and strings in rows and columns": (
+        "computing:spreadsheet"
+    ),
+    "Gordon Moore's observation about memory chip capacity doubling": "computing:moore_s_law",
+    "local area network first described by Metcalfe and Boggs of Xerox PARC": "computing:ethernet",
+}
+
+
+def top_ids(client: httpx.Client, query: str, k: int = 5) -> list[str]:
+    body = {"query": query, "subject": "computing", "k": k}
+    response = client.post("/api/v1/retrieval/search", json=body)
+    assert response.status_code == 200, response.text
+    return [r["id"] for r in response.json()["results"]]
+
+
+def test_the_whole_computing_corpus_published_while_serving_answers_through_the_graph(
+    client: httpx.Client, served_index_dir: Path
+):
+    # Last in the module: it replaces the computing shard the other tests searched.
+    corpus = shared_corpus("computing")
+    if corpus is None:
+        pytest.skip("the shared computing corpus is not here (set TUTOR_SHARED_CORPORA)")
+    before = {query: top_ids(client, query) for query in FULL_COMPUTING_ANSWERS}
+    assert not any(gold in before[q] for q, gold in FULL_COMPUTING_ANSWERS.items())
+
+    tutor_cli = Path(sys.executable).with_name("tutor")
+    command = [str(tutor_cli), "ingest", str(corpus), "--index-dir", str(served_index_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = ShardStore(served_index_dir).current_manifest("computing")
+    assert manifest.documents == 12014
+
+    deadline = time.monotonic() + 120  # each shard replica looks for a new version every 10 s
+    while True:
+        health = client.get("/health/detailed").json()["components"]["vector_store"]
+        served = health["shards"]["computing"].get("version")
+        after = {query: top_ids(client, query) for query in FULL_COMPUTING_ANSWERS}
+        missed = {q: ids for q, ids in after.items() if FULL_COMPUTING_ANSWERS[q] not in ids}
+        if (served == manifest.version_name and not missed) or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert served == manifest.version_name
+    assert not missed, missed
+    carbon = client.post("/api/v1/retrieval/search", json={"query": "carbon", "k": 1}).json()
+    assert carbon["results"][0]["id"] == "chemistry:carbon"  # the other shards kept serving
