@@ -36,7 +36,7 @@ test: prepare
 	$(BIN)/pytest tests
 
 # The whole english corpus through ingest and eval (15-40 min); keeps its index with
-# TUTOR_SCALE_INDEX_DIR=var/eval-indexes for benchmarks/retrieval.py and scripts/train_reranker.py.
+# TUTOR_SCALE_INDEX_DIR=var/eval-indexes for benchmarks/retrieval_scale.py and scripts/train_reranker.py.
 test-slow: prepare
 	$(BIN)/pytest -m slow tests
 

@@ -7,7 +7,7 @@
   (preprocessing, embedding, dense + keyword, fusion, and the reranker when one is present);
 - quality on the dev set: recall@10 of each mode side by side.
 
-Usage: python benchmarks/retrieval.py [--index-dir var/eval-indexes] [--subject english]
+Usage: python benchmarks/retrieval_scale.py [--index-dir var/eval-indexes] [--subject english]
            [--queries ../shared/eval/english_reverse_dictionary_dev.jsonl] [--reranker DIR]
 """
 
