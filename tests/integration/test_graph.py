@@ -279,7 +279,7 @@ FULL_COMPUTING_ANSWERS = {
     "how is dynamically allocated storage reclaimed while a program runs": (
         "computing:garbage_collection"
     ),
-    "an application that manipulates numbers and strings in rows and columns": (
+    "the program for calculations in a worksheet of rows and columns of cells": (
         "computing:spreadsheet"
     ),
     "Gordon Moore's observation about memory chip capacity doubling": "computing:moore_s_law",
