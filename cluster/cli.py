@@ -239,10 +239,17 @@ def eval_retrieval(
         Path | None, typer.Option(help="Default: $DATA_DIR/models/reranker if present.")
     ] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=100)] = 10,
+    params: Annotated[
+        str | None,
+        typer.Option(
+            help="Search settings as the Router's user_config `search` JSON, e.g. "
+            '\'{"rerank_top_n": 50, "fusion": {"keyword_weight": 1.0}}\' (mode is per column).'
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Recall@1/5/10, MRR, nDCG@10 and latency percentiles for each search mode, side by side."""
-    from cluster.eval_command import run_eval
+    from cluster.eval_command import parse_params, run_eval
 
     settings = get_settings()
     default_reranker = settings.models_dir / "reranker"
@@ -250,7 +257,8 @@ def eval_retrieval(
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     if reranker is None and "rerank" in chosen and modes == "dense,keyword,hybrid,rerank":
         chosen.remove("rerank")  # the default list without a reranker model: compare the rest
-    run_eval(queries, index_dir or settings.index_dir, chosen, reranker, k, as_json)
+    index = index_dir or settings.index_dir
+    run_eval(queries, index, chosen, reranker, k, as_json, params=parse_params(params))
 
 
 @eval_app.command("routing")

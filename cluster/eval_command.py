@@ -31,6 +31,17 @@ def check_modes(modes: Sequence[str], reranker_dir: Path | None) -> str | None:
     return None
 
 
+def parse_params(text: str | None) -> SearchParams | None:
+    """--params: the `search` block of the Router's user_config, as JSON; exit 2 if invalid."""
+    if text is None:
+        return None
+    try:
+        return SearchParams.model_validate_json(text)
+    except ValueError as exc:
+        typer.secho(f"error: --params: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
 def format_table(reports: Sequence[ModeReport]) -> str:
     """Metrics as rows, modes as columns, so the modes read side by side."""
     names = list(reports[0].row()) if reports else []

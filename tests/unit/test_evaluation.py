@@ -3,8 +3,9 @@ import math
 from pathlib import Path
 
 import pytest
+import typer
 
-from cluster.eval_command import check_modes, format_table
+from cluster.eval_command import check_modes, format_table, parse_params
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.evaluation import (
@@ -124,3 +125,12 @@ def test_format_table_puts_modes_side_by_side():
     lines = table.splitlines()
     assert lines[0].split() == ["dense", "keyword"]
     assert lines[2].split() == ["recall@1", "1.0000", "1.0000"]
+
+
+def test_eval_params_take_the_routers_search_block_and_refuse_unknown_fields():
+    params = parse_params('{"rerank_top_n": 50, "fusion": {"keyword_weight": 1.0}}')
+    assert params is not None and params.rerank_top_n == 50
+    assert params.fusion.keyword_weight == 1.0 and params.fusion.dense_weight == 1.0
+    assert parse_params(None) is None
+    with pytest.raises(typer.Exit):
+        parse_params('{"rerank_topn": 50}')
