@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,14 @@ def shared_corpus(subject: str) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def run_tutor(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """The `tutor` command of this environment, as an operator runs it; fails on a non-zero exit."""
+    command = [str(Path(sys.executable).with_name("tutor")), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
 
 
 def read_docs(subject: str) -> list[dict[str, str]]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,7 @@ from ray import serve
 from cluster.migrate import migrate
 from graphs.tutor import TutorAppArgs, build_app
 from retrieval.store import ShardStore
-from tests.conftest import ROOT, shared_corpus
+from tests.conftest import ROOT, run_tutor, shared_corpus
 from tests.fakes.openai_server import free_port
 from tests.integration.redis_server import RedisServer
 
@@ -304,10 +302,7 @@ def test_the_whole_computing_corpus_published_while_serving_answers_through_the_
     before = {query: top_ids(client, query) for query in FULL_COMPUTING_ANSWERS}
     assert not any(gold in before[q] for q, gold in FULL_COMPUTING_ANSWERS.items())
 
-    tutor_cli = Path(sys.executable).with_name("tutor")
-    command = [str(tutor_cli), "ingest", str(corpus), "--index-dir", str(served_index_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_tutor("ingest", str(corpus), "--index-dir", str(served_index_dir), timeout=1800)
     manifest = ShardStore(served_index_dir).current_manifest("computing")
     assert manifest.documents == 12014
 

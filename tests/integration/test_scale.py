@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from retrieval.store import ShardStore
-from tests.conftest import shared_corpus
+from tests.conftest import run_tutor, shared_corpus
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ENGLISH_DOCUMENTS = 147_306
 DEV_SET = "english_reverse_dictionary_dev.jsonl"
-
-
-def tutor(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).with_name("tutor")), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 def test_the_whole_english_corpus_ingests_and_retrieves_its_dev_set(tmp_path: Path):
@@ -38,16 +29,17 @@ def test_the_whole_english_corpus_ingests_and_retrieves_its_dev_set(tmp_path: Pa
     dev = corpus.parent.parent / "eval" / DEV_SET
     index_dir = Path(os.environ.get("TUTOR_SCALE_INDEX_DIR", tmp_path / "indexes"))
 
-    tutor("ingest", str(corpus), "--index-dir", str(index_dir), timeout=3 * 3600)
+    run_tutor("ingest", str(corpus), "--index-dir", str(index_dir), timeout=3 * 3600)
     manifest = ShardStore(index_dir).current_manifest("english")
     assert manifest.documents == ENGLISH_DOCUMENTS
     assert manifest.index_kind == "hnsw"  # above the flat threshold, as configured
 
-    found = tutor("search", "what is a noun", "--index-dir", str(index_dir), "--json", timeout=600)
+    search = ["search", "what is a noun", "--index-dir", str(index_dir), "--json"]
+    found = run_tutor(*search, timeout=600)
     assert "english:noun" in json.loads(found.stdout.splitlines()[-1])["ids"][:3]
     if not dev.is_file():
         return
-    report = tutor(
+    report = run_tutor(
         "eval", "retrieval", "--queries", str(dev), "--index-dir", str(index_dir),
         "--modes", "dense,keyword,hybrid", "--json", timeout=1800,
     )  # fmt: skip
