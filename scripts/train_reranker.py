@@ -26,6 +26,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from models.prepare import MANIFEST_FORMAT, MANIFEST_NAME  # noqa: E402
 from retrieval.corpus import CorpusReport, Document, read_documents  # noqa: E402
 from retrieval.embedder import SentenceTransformerEmbedder, default_model_path  # noqa: E402
 from retrieval.evaluation import evaluate, read_cases  # noqa: E402
@@ -41,7 +42,6 @@ from retrieval.reranker_training import (  # noqa: E402
 )
 from retrieval.store import ShardStore  # noqa: E402
 
-MANIFEST = "tutor-model.json"
 DEFAULT_QUOTAS = "gloss=3000,synonyms=1200,cross=1500,definition=600,title=400"
 
 
@@ -115,7 +115,7 @@ def dev_metrics(model_dir: Path, retriever: LocalRetriever, dev: Path) -> dict[s
 
 def manifest(args: argparse.Namespace, recipe: dict[str, Any], version: str) -> dict[str, Any]:
     return {
-        "format": 1,
+        "format": MANIFEST_FORMAT,
         "name": "reranker",
         "version": version,
         "kind": "cross-encoder",
@@ -190,7 +190,7 @@ def main(argv: list[str]) -> int:
     data = manifest(args, recipe, version)
     if args.dev is not None:
         data["dev_metrics"] = dev_metrics(staging, retriever, args.dev)
-    (staging / MANIFEST).write_text(json.dumps(data, indent=2) + "\n")
+    (staging / MANIFEST_NAME).write_text(json.dumps(data, indent=2) + "\n")
     final = args.out / version
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
