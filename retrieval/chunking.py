@@ -1,4 +1,10 @@
-"""Splitting long documents into passages the embedder can see whole (MiniLM reads ~256 tokens)."""
+"""Splitting documents into passages the embedder can see whole (MiniLM reads ~256 tokens).
+
+A dictionary entry laid out as numbered senses ("n 1: ... 2: ... v 1: ...", WordNet's layout)
+becomes one passage per sense: a question matches one meaning of a word, and an embedding of
+the whole entry averages that meaning with the unrelated ones (measured in docs/PERFORMANCE.md).
+Other text is packed sentence by sentence.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,39 @@ import re
 
 # A sentence end followed by whitespace; good enough for dictionary-style curriculum text.
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+# "n 1: ", "adj 2: ", or a bare "3: " that continues the current part of speech.
+SENSE_MARK = re.compile(r"(?:^|(?<=\s))(?:(n|v|adj|adv)\s+)?(\d{1,2}):\s")
 
 
 def split_passages(text: str, max_chars: int = 1000) -> list[str]:
+    """Passages of at most `max_chars`: one or more per numbered sense, else packed sentences."""
+    text = text.strip()
+    units = numbered_senses(text) or [text]
+    return [passage for unit in units for passage in _pack_sentences(unit, max_chars)]
+
+
+def numbered_senses(text: str) -> list[str] | None:
+    """The entry's senses, each with its marker, when the whole text is a sense list: it opens
+    with "1:" and numbers count up, restarting at 1 only after a part-of-speech label. Anything
+    else (a "1:" inside prose, a ratio) is not a sense list and gives None."""
+    marks = list(SENSE_MARK.finditer(text))
+    if not marks or marks[0].start() != 0:
+        return None
+    expected = 1
+    for mark in marks:
+        number, labelled = int(mark.group(2)), mark.group(1) is not None
+        if number != expected and not (number == 1 and labelled):
+            return None
+        expected = number + 1
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    return [text[m.start() : end].strip() for m, end in zip(marks, ends, strict=True)]
+
+
+def _pack_sentences(text: str, max_chars: int) -> list[str]:
     """Greedy sentence packing into passages of at most `max_chars` (a longer sentence is cut)."""
     passages: list[str] = []
     current = ""
-    for sentence in _SENTENCE_END.split(text.strip()):
+    for sentence in _SENTENCE_END.split(text):
         for piece in _hard_wrap(sentence, max_chars):
             if not piece:
                 continue

@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from retrieval.chunking import SENSE_MARK
 from retrieval.corpus import Document
 from retrieval.fusion import FusionParams
 from retrieval.local import LocalRetriever
 from retrieval.pipeline import SearchParams, candidate_counts, first_stage
 from retrieval.preprocess import prepare_query
-from retrieval.shard import Hit, passages_of
+from retrieval.shard import Hit
 
-# "n 1: ", "adj 2: ", or a bare "3: " that continues the current part of speech.
-_SENSE = re.compile(r"(?:^|\s)(?:(n|v|adj|adv)\s+)?(\d+):\s")
 _SYN = re.compile(r"\[syn:([^\]]*)\]")
 _EXAMPLE = re.compile(r';?\s*"[^"]*"')
 _LEADING_TAGS = re.compile(r"^.{0,80}?(?:<[^>]{1,80}>\s*)+")
@@ -65,7 +64,7 @@ class TrainingGroup:
 
 def parse_senses(text: str) -> list[Sense]:
     """Split a WordNet entry ("n 1: gloss; \"example\" [syn: a, b] 2: ...") into senses."""
-    marks = list(_SENSE.finditer(text))
+    marks = list(SENSE_MARK.finditer(text))
     senses, pos = [], ""
     for i, mark in enumerate(marks):
         pos = mark.group(1) or pos
@@ -230,11 +229,6 @@ def scoring_text(title: str, text: str, max_chars: int = 400) -> str:
     return f"{title}: {text[:max_chars]}"
 
 
-def document_passage(doc: Document) -> str:
-    """The passage the first stage would return for the document (its first chunk)."""
-    return scoring_text(doc.title, passages_of([doc])[0].text)
-
-
 def make_group(
     query: TrainingQuery,
     positive: Document,
@@ -245,12 +239,15 @@ def make_group(
     """None when the first stage misses the positive: the reranker never sees such a query's
     answer, and most of them pair unrelated senses of one title (FOLDOC's *mascot* is an
     acronym), which would teach it to match nonsense."""
-    if all(h.doc_id != positive.id for h in ranking):
+    found = [h for h in ranking if h.doc_id == positive.id]
+    if not found:
         return None
     wrong = hard_negatives(ranking, query, positive.title, negatives, rng)
     if len(wrong) < negatives:
         return None
-    passages = (document_passage(positive), *(scoring_text(h.title, h.text) for h in wrong))
+    # The positive as the first stage returned it (its best passage: with entries split by
+    # sense, the sense that matched), which is what the reranker will score when serving.
+    passages = tuple(scoring_text(h.title, h.text) for h in (found[0], *wrong))
     return TrainingGroup(query.text, passages, query.kind)
 
 

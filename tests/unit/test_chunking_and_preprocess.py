@@ -18,6 +18,43 @@ def test_a_sentence_longer_than_the_limit_is_cut_not_dropped():
     assert [len(p) for p in passages] == [1000, 1000, 500]
 
 
+# The english corpus's entry for *palette* (WordNet 3.0), as ../shared/corpora ships it.
+PALETTE = (
+    "n 1: the range of colour characteristic of a particular artist or painting or school of "
+    "art [syn: palette, pallet] 2: board that provides a flat surface on which artists mix "
+    "paints and the range of colors used [syn: palette, pallet] 3: one of the rounded armor "
+    "plates at the armpits of a suit of armor [syn: pallette, palette]"
+)
+
+
+def test_a_dictionary_entry_becomes_one_passage_per_sense_losing_nothing():
+    passages = split_passages(PALETTE)
+    assert len(passages) == 3
+    assert passages[1].startswith("2: board that provides a flat surface")
+    assert " ".join(passages).split() == PALETTE.split()
+
+
+def test_numbering_restarts_only_after_a_part_of_speech_label():
+    entry = "n 1: a quick run 2: a score in cricket v 1: move fast by using one's feet"
+    assert split_passages(entry) == [
+        "n 1: a quick run",
+        "2: a score in cricket",
+        "v 1: move fast by using one's feet",
+    ]
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Gear ratio 1: 2 means the wheel turns twice. 3: 4 is slower.",
+        "1: first step; 3: skipped a number",
+        "A note that mentions 1: in passing",
+    ],
+)
+def test_numbers_inside_prose_are_not_taken_for_senses(prose):
+    assert split_passages(prose) == [prose]
+
+
 @pytest.mark.parametrize(
     ("question", "keywords"),
     [

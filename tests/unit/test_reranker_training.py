@@ -140,11 +140,11 @@ def test_hard_negatives_skip_the_positive_same_title_and_synonym_entries():
     assert [h.doc_id for h in negatives] == ["english:gaunt", "english:thin"]
 
 
-def test_make_group_puts_the_positive_first_in_scoring_form():
+def test_make_group_puts_the_positive_first_as_the_first_stage_returned_it():
     query = TrainingQuery("Long and lean.", "english:lank", "gloss", evidence="long and lean")
     ranking = [
         hit("english:gaunt", "gaunt", "adj 1: very thin " + "x" * 500),
-        hit("english:lank", "lank"),
+        hit("english:lank", "lank", "adj 1: long and thin and often limp"),
     ]
     group = make_group(query, LANK, ranking, negatives=1)
     assert group is not None
