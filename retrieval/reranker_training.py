@@ -128,13 +128,68 @@ def foreign_definition(doc: Document) -> str | None:
     return text if len(text.split()) >= 4 else None
 
 
-def english_queries(doc: Document, rng: random.Random) -> list[TrainingQuery]:
-    """One gloss query and, when the entry lists synonyms, one synonym query, per document."""
+# Words a paraphrase keeps: swapping "of" for a synonym of "of" would only add noise.
+_KEEP = frozenset(
+    "a an the of to in on for by with as at or and from that which who is be it its this "
+    "not no into than one".split()
+)
+_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
+
+
+def synonym_map(english: Iterable[Document]) -> dict[str, list[str]]:
+    """word -> the other one-word members of every [syn: ...] list it appears in."""
+    synonyms: dict[str, set[str]] = {}
+    for doc in english:
+        for sense in parse_senses(doc.text):
+            words = [s.lower() for s in sense.synonyms if _WORD.fullmatch(s.lower())]
+            for word in words:
+                synonyms.setdefault(word, set()).update(w for w in words if w != word)
+    return {word: sorted(others) for word, others in synonyms.items() if others}
+
+
+def paraphrase(
+    text: str,
+    synonyms: dict[str, list[str]],
+    rng: random.Random,
+    swap: float = 0.4,
+    drop: float = 0.1,
+) -> str:
+    """The text with content words dropped or swapped for a synonym at random.
+
+    A WordNet gloss query is word for word in its positive passage, so on its own it teaches
+    the reranker to spot copied text; another dictionary's definition of the word says the
+    same thing in other words, which is what these queries imitate.
+    """
+    out = []
+    for token in text.split():
+        word = token.strip(".,;:()").lower()
+        if word in _KEEP or not _WORD.fullmatch(word):
+            out.append(token)
+            continue
+        roll = rng.random()
+        if roll < drop:
+            continue
+        if roll < drop + swap and word in synonyms:
+            token = token.lower().replace(word, rng.choice(synonyms[word]), 1)
+        out.append(token)
+    return " ".join(out)
+
+
+def english_queries(
+    doc: Document, rng: random.Random, synonyms: dict[str, list[str]] | None = None
+) -> list[TrainingQuery]:
+    """Per document: one gloss query, its paraphrase (given a synonym map) and, when the entry
+    lists synonyms, one synonym query."""
     senses = parse_senses(doc.text)
     if not senses:
         return []
     sense = rng.choice(senses)
-    made = [("gloss", gloss_query(doc, sense)), ("synonyms", synonym_query(doc, sense))]
+    gloss = gloss_query(doc, sense)
+    made = [("gloss", gloss), ("synonyms", synonym_query(doc, sense))]
+    if gloss and synonyms:
+        # A swap can bring the headword back ("long" -> "lank"): removed again.
+        text = without_headword(paraphrase(gloss, synonyms, rng), doc.title)
+        made.append(("paraphrase", dictionary_style(text, "") if text else None))
     return [TrainingQuery(text, doc.id, kind, sense.gloss) for kind, text in made if text]
 
 
@@ -168,15 +223,16 @@ def build_queries(
 ) -> list[TrainingQuery]:
     """Queries of every kind, each capped at its quota (a kind missing from quotas: none).
 
-    Kinds: gloss, synonyms, title (WordNet and others), cross (between dictionaries), definition
-    (a FOLDOC or elements entry's own first sentence).
+    Kinds: gloss, paraphrase (of a gloss), synonyms, title (WordNet and others), cross (between
+    dictionaries), definition (a FOLDOC or elements entry's own first sentence).
     """
     english = [d for d in documents if d.subject == "english"]
     others = [d for d in documents if d.subject != "english"]
     by_title = {d.title.lower(): d for d in english}
+    synonyms = synonym_map(english) if quotas.get("paraphrase") else None
     pool: list[TrainingQuery] = []
     for doc in rng.sample(english, min(len(english), 4 * max(quotas.values(), default=0))):
-        pool.extend(english_queries(doc, rng))
+        pool.extend(english_queries(doc, rng, synonyms))
         if rng.random() < 0.1:
             pool.append(TrainingQuery(title_query(doc, rng), doc.id, "title"))
     pool.extend(cross_dictionary_queries(by_title, others))

@@ -42,7 +42,7 @@ from retrieval.reranker_training import (  # noqa: E402
 )
 from retrieval.store import ShardStore  # noqa: E402
 
-DEFAULT_QUOTAS = "gloss=3000,synonyms=1200,cross=1500,definition=600,title=400"
+DEFAULT_QUOTAS = "gloss=1500,paraphrase=2500,synonyms=1200,cross=1500,definition=600,title=400"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

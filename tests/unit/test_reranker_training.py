@@ -19,7 +19,9 @@ from retrieval.reranker_training import (
     listwise_loss,
     lr_factor,
     make_group,
+    paraphrase,
     parse_senses,
+    synonym_map,
     synonym_query,
     without_headword,
 )
@@ -201,3 +203,33 @@ def test_sampled_hard_negatives_stay_in_rank_order_and_are_seeded():
     assert first == hard_negatives(ranking, query, "lank", 3, random.Random(5))
     ranks = [ranking.index(h) for h in first]
     assert ranks == sorted(ranks) and len(set(ranks)) == 3
+
+
+def test_synonym_map_links_one_word_members_of_each_synonym_list():
+    synonyms = synonym_map([LANK, JOINT])
+    assert synonyms["lank"] == ["spindly"] and synonyms["spindly"] == ["lank"]
+    assert synonyms["joint"] == ["articulation", "combined", "concerted", "united"]
+
+
+def test_paraphrase_swaps_content_words_for_listed_synonyms_and_keeps_function_words():
+    synonyms = {"thin": ["spindly"], "long": ["lengthy"]}
+    text = "long and thin and often limp"
+    always = paraphrase(text, synonyms, random.Random(0), swap=1.0, drop=0.0)
+    assert always == "lengthy and spindly and often limp"
+    assert paraphrase(text, synonyms, random.Random(0), swap=0.0, drop=0.0) == text
+    dropped = paraphrase(text, synonyms, random.Random(0), swap=0.0, drop=1.0)
+    assert dropped == "and and"
+
+
+def test_paraphrase_queries_never_name_their_headword():
+    # "lank" in spindly's gloss has the synonym "spindly": a swap would name the answer.
+    spindly = doc("english:spindly", "spindly", "adj 1: lank and tall and weak [syn: spindly]")
+    docs = [LANK, JOINT, spindly]
+    texts = []
+    for seed in range(20):
+        queries = build_queries(docs, {"paraphrase": 5}, random.Random(seed))
+        assert {q.kind for q in queries} == {"paraphrase"}
+        texts += [q.text.lower() for q in queries if q.positive_id == "english:spindly"]
+    assert len(texts) >= 5
+    assert not any("spindly" in text for text in texts)
+    assert any("lank" not in text for text in texts)  # the swap did happen, and was undone
