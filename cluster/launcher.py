@@ -78,12 +78,13 @@ def cluster_env(settings: Settings, env_file: Path | None = Path(".env")) -> dic
 
 
 def head_processes(head: Head) -> list[psutil.Process]:
-    """This head's daemons (gcs, raylet, dashboard, ...): their command lines name its temp dir."""
-    marker = str(head.temp_dir)
+    """This head's daemons (gcs, raylet, dashboard, ...): their command lines name its temp dir,
+    except Ray's client server, which `ray start` detaches with only the head's GCS address."""
+    markers = (str(head.temp_dir), f"--address=127.0.0.1:{head.gcs_port}")
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if marker in cmdline and proc.pid != os.getpid():
+        if any(m in cmdline for m in markers) and proc.pid != os.getpid():
             found.append(proc)
     return found
 
