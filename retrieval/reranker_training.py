@@ -130,8 +130,9 @@ def foreign_definition(doc: Document) -> str | None:
 
 # Words a paraphrase keeps: swapping "of" for a synonym of "of" would only add noise.
 _KEEP = frozenset(
-    "a an the of to in on for by with as at or and from that which who is be it its this "
-    "not no into than one".split()
+    ("a", "an", "the", "of", "to", "in", "on", "for", "by", "with", "as", "at", "or", "and")
+    + ("from", "that", "which", "who", "is", "be", "it", "its", "this", "not", "no", "into")
+    + ("than", "one")
 )
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
