@@ -15,6 +15,7 @@ from cluster.context import TokenCounter, approximate_counter, tokenizer_counter
 from cluster.db import Feedback, RequestLog, SessionArchive, Users, open_pool
 from cluster.embedded_store import RayActorSessionStore
 from cluster.errors import ClusterError
+from cluster.followed_settings import FollowedSettings
 from cluster.metrics import RayExporter, TutorMetrics
 from cluster.metrics_relay import ray_metrics_text
 from cluster.service import TutorService
@@ -22,26 +23,41 @@ from cluster.session_fallback import FallbackSessionStore
 from cluster.sessions import RedisSessionStore, SessionStore
 from cluster.settings import Settings, get_settings
 from deployments.api import build_api
+from deployments.handles import fanout_search
 from models.errors import ModelError
 from models.prepare import MODEL_NAME as LOCAL_MODEL
 from models.router import QueryPlan
 from retrieval.errors import RetrievalError
-from retrieval.fanout import SearchOutcome
+from retrieval.fanout import FanoutSearch, SearchOutcome
+from retrieval.pipeline import SearchParams
 
 log = logging.getLogger(__name__)
 
 
 class HandleRouter:
-    """The router deployment seen through its handle, as `cluster.service.Router`."""
+    """The router deployment seen through its handle, as `cluster.service.Router`.
 
-    def __init__(self, handle: DeploymentHandle) -> None:
+    Retrieval-only requests skip it: they go from the ingress straight to the embedder and the
+    shards, because the router hop buys them nothing and costs ~7 ms of CPU on 2 cores
+    (docs/PERFORMANCE.md). Their settings stay the router's user_config, followed here.
+    """
+
+    def __init__(
+        self, handle: DeploymentHandle, retrieval: FanoutSearch, refresh_s: float = 1.0
+    ) -> None:
         self._handle = handle
         # Configured once and kept: each .options() call builds a new handle.
         self._streaming = handle.options(stream=True)
+        self._retrieval = retrieval
+        self._search_params = FollowedSettings(self._router_search_params, refresh_s)
+
+    async def _router_search_params(self) -> SearchParams:
+        config: dict[str, Any] = await self._handle.config.remote()
+        return SearchParams.model_validate(config["search"])
 
     async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
-        outcome: SearchOutcome = await self._handle.search.remote(question, subject, k)
-        return outcome
+        params = await self._search_params.get()
+        return await self._retrieval.search(question, subject, k, params)
 
     async def models(self) -> list[dict[str, str]]:
         listed: list[dict[str, str]] = await self._handle.models.remote()
@@ -73,7 +89,13 @@ def token_counter(settings: Settings) -> TokenCounter:
 
 
 class TutorIngress:
-    async def __init__(self, router: DeploymentHandle) -> None:  # type: ignore[misc]
+    async def __init__(  # type: ignore[misc]
+        self,
+        router: DeploymentHandle,
+        embedder: DeploymentHandle,
+        shards: dict[str, DeploymentHandle],
+        reranker: DeploymentHandle | None,
+    ) -> None:
         # Serve awaits an async constructor, so the pool can be opened here.
         settings = get_settings()
         self._router = router
@@ -87,7 +109,7 @@ class TutorIngress:
             users, request_log = Users(self._pool), RequestLog(self._pool)
             feedback, archive = Feedback(self._pool), SessionArchive(self._pool)
         self.service = TutorService(
-            HandleRouter(router),
+            HandleRouter(router, fanout_search(embedder, shards, reranker)),
             self._sessions,
             users,
             request_log,

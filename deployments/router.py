@@ -12,6 +12,7 @@ from cluster.health import Probe, check_all
 from cluster.metrics import RayExporter, TutorMetrics
 from cluster.response_cache import MemoryResponseCache, RedisResponseCache
 from cluster.settings import Settings, get_settings
+from deployments.handles import fanout_search, health_probe
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import (
     STATE_CODE,
@@ -23,9 +24,7 @@ from models.breaker import (
 )
 from models.cache import ResponseCache
 from models.router import QueryPlan, RouterConfig, TutorRouter
-from retrieval.embedder import Vectors
-from retrieval.fanout import FanoutSearch, SearchOutcome, ShardSearch
-from retrieval.shard import ShardCandidates
+from retrieval.fanout import SearchOutcome
 
 
 class HandleLLM:
@@ -43,26 +42,6 @@ class HandleLLM:
     def describe(self) -> Awaitable[ModelInfo]:
         info: Awaitable[ModelInfo] = self._handle.describe.remote()
         return info
-
-
-def shard_search(handle: DeploymentHandle) -> ShardSearch:
-    def search(
-        vector: Vectors | None, keywords: str, k_dense: int, k_keyword: int
-    ) -> Awaitable[ShardCandidates]:
-        result: Awaitable[ShardCandidates] = handle.candidates.remote(
-            vector, keywords, k_dense, k_keyword
-        )
-        return result
-
-    return search
-
-
-def health_probe(handle: DeploymentHandle) -> Probe:
-    async def probe() -> dict[str, Any]:
-        report: dict[str, Any] = await handle.health.remote()
-        return report
-
-    return probe
 
 
 def redis_client(settings: Settings) -> aioredis.Redis | None:
@@ -89,11 +68,7 @@ class RouterServer:
         reranker: DeploymentHandle | None,
         llms: dict[str, DeploymentHandle],
     ) -> None:
-        retrieval = FanoutSearch(
-            embed=lambda text: embedder.embed.remote(text),
-            shards={subject: shard_search(h) for subject, h in shards.items()},
-            rerank=(lambda pairs: reranker.score.remote(pairs)) if reranker else None,
-        )
+        retrieval = fanout_search(embedder, shards, reranker)
         client = redis_client(get_settings())
         breakers = CircuitBreakers(breaker_store(client), BreakerConfig())
         self._metrics = TutorMetrics(RayExporter())

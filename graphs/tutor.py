@@ -1,5 +1,8 @@
 """The tutor graph: Ingress -> Router -> {Embedder, Retriever-<subject>..., Reranker} -> LLM-<name>.
 
+`POST /api/v1/retrieval/search` goes Ingress -> {Embedder, Retriever-<subject>..., Reranker}:
+the router adds nothing to a search but a hop (its search settings still apply).
+
 `serve_config.yaml` points at `build_app` (`import_path: graphs.tutor:build_app`) and passes
 `TutorAppArgs` as `args`. The options below are defaults sized for a 2-CPU machine; the YAML's
 `deployments:` entries override them (replicas, autoscaling, actor resources, user_config).
@@ -155,4 +158,6 @@ def build_app(args: TutorAppArgs) -> Application:
         for name, spec in deployable_backends(args).items()
     }
     router = node(RouterServer, "Router", ROUTER).bind(embedder, shards, reranker, llms)
-    return node(serve.ingress()(TutorIngress), "Ingress", INGRESS).bind(router)
+    # The ingress also holds the retrieval nodes: search-only requests skip the router.
+    ingress = node(serve.ingress()(TutorIngress), "Ingress", INGRESS)
+    return ingress.bind(router, embedder, shards, reranker)

@@ -158,7 +158,13 @@ def test_serve_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, An
         if state["deployment_config"]["autoscaling_config"]["max_replicas"] == 3:
             break
         time.sleep(1)
-    hybrid = httpx.post(search, json={"query": "hash function"}, timeout=60).json()["results"]
+    # The router's search settings reach the ingress (which serves searches) within a second.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        hybrid = httpx.post(search, json={"query": "hash function"}, timeout=60).json()["results"]
+        if hybrid[0]["score"] < 0.05:
+            break
+        time.sleep(0.5)
     assert dense[0]["score"] > 0.3  # a cosine similarity
     assert hybrid[0]["score"] < 0.05  # a reciprocal-rank-fusion score: the new user_config
     assert {r["replica_id"] for r in router_state(cluster)["replicas"]} == before  # no restart
