@@ -2,6 +2,10 @@
 one plain FastAPI process under uvicorn, in one run: p50/p99 latency at each concurrency,
 throughput, and server CPU per request. The ratio graph/single is the figure that holds.
 
+Two more rows at concurrency 1 show where the graph's time goes: a search scoped to one subject
+(one shard instead of three), and GET /health/live, which no other node serves: the cost of
+reaching the ingress at all.
+
 Usage: python benchmarks/graph_overhead.py [--requests 300] [--concurrency 1 16]
 Needs `make prepare` (demo indexes and model). Starts its own Ray head on spare ports.
 """
@@ -15,12 +19,13 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
-from common import ROOT, running_graph
+from common import ROOT, percentile, running_graph
 
 from tests.fakes.openai_server import free_port
 
@@ -38,14 +43,14 @@ class Run:
     idle_cpu_s: float  # what the same processes burn in the same wall time with no requests
 
     def row(self) -> str:
-        lat = sorted(self.latencies_s)
+        lat = self.latencies_s
         p50 = statistics.median(lat) * 1000
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        p99 = percentile(lat, 99) * 1000
         rps = len(lat) / self.wall_s
         cpu = self.cpu_s / len(lat) * 1000
         net = (self.cpu_s - self.idle_cpu_s) / len(lat) * 1000
         figures = f"{p50:8.1f} {p99:8.1f} {rps:8.1f} {cpu:10.1f} {net:9.1f}"
-        return f"{self.label:16} {self.concurrency:5} {len(lat):6} {figures}"
+        return f"{self.label:26} {self.concurrency:5} {len(lat):6} {figures}"
 
 
 def tree_cpu_seconds(roots: list[psutil.Process]) -> float:
@@ -68,7 +73,22 @@ def tree_cpu_seconds(roots: list[psutil.Process]) -> float:
     return total
 
 
-async def load(url: str, concurrency: int, requests: int) -> tuple[list[float], float]:
+Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+
+
+def search(subject: str | None = None) -> Send:
+    def send(client: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
+        body = {"query": QUESTIONS[n % len(QUESTIONS)]}
+        return client.post(SEARCH, json=body if subject is None else {**body, "subject": subject})
+
+    return send
+
+
+def live(client: httpx.AsyncClient, _n: int) -> Awaitable[httpx.Response]:
+    return client.get("/health/live")
+
+
+async def load(url: str, concurrency: int, requests: int, send: Send) -> tuple[list[float], float]:
     latencies: list[float] = []
     queue = list(range(requests))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -78,7 +98,7 @@ async def load(url: str, concurrency: int, requests: int) -> tuple[list[float], 
             while queue:
                 n = queue.pop()
                 start = time.perf_counter()
-                response = await client.post(SEARCH, json={"query": QUESTIONS[n % len(QUESTIONS)]})
+                response = await send(client, n)
                 response.raise_for_status()
                 latencies.append(time.perf_counter() - start)
 
@@ -90,14 +110,16 @@ async def load(url: str, concurrency: int, requests: int) -> tuple[list[float], 
 def measure(
     label: str, url: str, roots: list[psutil.Process], args: argparse.Namespace
 ) -> list[Run]:
-    asyncio.run(load(url, 4, 40))  # warm-up: batches formed, caches filled
+    asyncio.run(load(url, 4, 40, search()))  # warm-up: batches formed, caches filled
     idle_rate = idle_cpu_rate(roots)
+    plan = [(label, c, search()) for c in args.concurrency]
+    plan += [(f"{label} subject", 1, search("english")), (f"{label} live", 1, live)]
     runs = []
-    for concurrency in args.concurrency:
+    for run_label, concurrency, send in plan:
         cpu_before = tree_cpu_seconds(roots)
-        latencies, wall = asyncio.run(load(url, concurrency, args.requests))
+        latencies, wall = asyncio.run(load(url, concurrency, args.requests, send))
         cpu = tree_cpu_seconds(roots) - cpu_before
-        runs.append(Run(label, concurrency, latencies, wall, cpu, idle_rate * wall))
+        runs.append(Run(run_label, concurrency, latencies, wall, cpu, idle_rate * wall))
     return runs
 
 
@@ -155,14 +177,15 @@ def main() -> None:
     data_dir = args.data_dir.resolve()
     runs = single_process(data_dir / "indexes", args) + serve_graph(data_dir, args)
     header = f"{'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'cpu ms/req':>10} {'net of idle':>9}"
-    print(f"\n{'path':16} {'conc':>5} {'n':>6} {header}")
+    print(f"\n{'path':26} {'conc':>5} {'n':>6} {header}")
     for run in runs:
         print(run.row())
     by_key = {(r.label, r.concurrency): r for r in runs}
-    for concurrency in args.concurrency:
+    pairs = [("", c) for c in args.concurrency] + [(" subject", 1), (" live", 1)]
+    for suffix, concurrency in pairs:
         single, graph = (
-            by_key[("single-process", concurrency)],
-            by_key[("serve-graph", concurrency)],
+            by_key[(f"single-process{suffix}", concurrency)],
+            by_key[(f"serve-graph{suffix}", concurrency)],
         )
         p50 = statistics.median(graph.latencies_s) / statistics.median(single.latencies_s)
         rps = (len(graph.latencies_s) / graph.wall_s) / (len(single.latencies_s) / single.wall_s)
@@ -170,7 +193,8 @@ def main() -> None:
         net = (graph.cpu_s - graph.idle_cpu_s) / max(single.cpu_s - single.idle_cpu_s, 1e-9)
         net *= len(single.latencies_s) / len(graph.latencies_s)
         print(
-            f"ratio graph/single at {concurrency:2}: p50 x{p50:.2f}, throughput x{rps:.2f}, "
+            f"ratio graph/single{suffix:8} at {concurrency:2}: p50 x{p50:.2f}, "
+            f"throughput x{rps:.2f}, "
             f"cpu/request x{cpu:.2f} (net of idle x{net:.2f})"
         )
 
