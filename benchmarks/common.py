@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import psutil
@@ -63,6 +63,7 @@ def running_graph(
     env: dict[str, str] | None = None,
     edit_config: Callable[[dict[str, Any]], None] | None = None,
     data_dir: Path = ROOT / "var",
+    serve_ingress: Literal["haproxy", "proxy"] = "haproxy",
 ) -> Iterator[Graph]:
     """The tutor graph from serve_config.yaml on its own Ray head; `env` reaches every replica
     (unset REDIS_URL/DATABASE_URL mean the embedded defaults)."""
@@ -73,6 +74,9 @@ def running_graph(
         gcs_port=free_port(),
         dashboard_port=free_port(),
         metrics_port=free_port(),
+        serve_ingress=serve_ingress,
+        haproxy_stats_port=free_port(),
+        haproxy_metrics_port=free_port(),
         _env_file=None,
     )
     head = launcher.head_for(settings)

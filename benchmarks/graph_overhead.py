@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import psutil
@@ -163,9 +165,11 @@ def single_process(index_dir: Path, args: argparse.Namespace) -> list[Run]:
         server.wait(timeout=30)
 
 
-def serve_graph(data_dir: Path, args: argparse.Namespace) -> list[Run]:
-    with running_graph(data_dir=data_dir) as graph:
-        return measure("serve-graph", graph.url, graph.processes(), args)
+def serve_graph(
+    label: str, ingress: Literal["haproxy", "proxy"], data_dir: Path, args: argparse.Namespace
+) -> list[Run]:
+    with running_graph(data_dir=data_dir, serve_ingress=ingress) as graph:
+        return measure(label, graph.url, graph.processes(), args)
 
 
 def main() -> None:
@@ -173,19 +177,29 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var")
+    parser.add_argument(
+        "--compare-proxy",
+        action="store_true",
+        help="also the graph behind Serve's Python proxy (TUTOR_SERVE_INGRESS=proxy)",
+    )
     args = parser.parse_args()
     data_dir = args.data_dir.resolve()
-    runs = single_process(data_dir / "indexes", args) + serve_graph(data_dir, args)
+    graphs: dict[str, Literal["haproxy", "proxy"]] = {"serve-graph": "haproxy"}
+    if args.compare_proxy:
+        graphs["proxy-graph"] = "proxy"
+    runs = single_process(data_dir / "indexes", args)
+    for label, ingress in graphs.items():
+        runs += serve_graph(label, ingress, data_dir, args)
     header = f"{'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'cpu ms/req':>10} {'net of idle':>9}"
     print(f"\n{'path':26} {'conc':>5} {'n':>6} {header}")
     for run in runs:
         print(run.row())
     by_key = {(r.label, r.concurrency): r for r in runs}
     pairs = [("", c) for c in args.concurrency] + [(" subject", 1), (" live", 1)]
-    for suffix, concurrency in pairs:
+    for (suffix, concurrency), name in itertools.product(pairs, graphs):
         single, graph = (
             by_key[(f"single-process{suffix}", concurrency)],
-            by_key[(f"serve-graph{suffix}", concurrency)],
+            by_key[(f"{name}{suffix}", concurrency)],
         )
         p50 = statistics.median(graph.latencies_s) / statistics.median(single.latencies_s)
         rps = (len(graph.latencies_s) / graph.wall_s) / (len(single.latencies_s) / single.wall_s)
@@ -193,7 +207,7 @@ def main() -> None:
         net = (graph.cpu_s - graph.idle_cpu_s) / max(single.cpu_s - single.idle_cpu_s, 1e-9)
         net *= len(single.latencies_s) / len(graph.latencies_s)
         print(
-            f"ratio graph/single{suffix:8} at {concurrency:2}: p50 x{p50:.2f}, "
+            f"ratio {name}/single{suffix:8} at {concurrency:2}: p50 x{p50:.2f}, "
             f"throughput x{rps:.2f}, "
             f"cpu/request x{cpu:.2f} (net of idle x{net:.2f})"
         )

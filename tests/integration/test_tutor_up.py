@@ -59,6 +59,8 @@ def operator_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "TUTOR_GCS_PORT": str(free_port()),
         "TUTOR_DASHBOARD_PORT": str(free_port()),
         "TUTOR_METRICS_PORT": str(free_port()),
+        "TUTOR_HAPROXY_STATS_PORT": str(free_port()),
+        "TUTOR_HAPROXY_METRICS_PORT": str(free_port()),
         "CONFIG_DIR": str(tmp_path_factory.mktemp("config")),
     }
 
@@ -72,6 +74,10 @@ def cluster(operator_env: dict[str, str]) -> Iterator[dict[str, Any]]:
         gcs_port=int(operator_env["TUTOR_GCS_PORT"]),
         dashboard_port=int(operator_env["TUTOR_DASHBOARD_PORT"]),
         metrics_port=int(operator_env["TUTOR_METRICS_PORT"]),
+        haproxy_ports=(
+            int(operator_env["TUTOR_HAPROXY_STATS_PORT"]),
+            int(operator_env["TUTOR_HAPROXY_METRICS_PORT"]),
+        ),
     )
     up = subprocess.run(
         [str(BIN / "tutor"), "up", "--config", str(config), "--timeout", "600"],

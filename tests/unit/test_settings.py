@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from cluster import launcher
 from cluster.settings import Settings
 
 
@@ -31,3 +32,16 @@ def test_a_malformed_url_is_refused_naming_the_variable(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "mysql://nope")
     with pytest.raises(ValidationError, match="database_url"):
         Settings(_env_file=None)
+
+
+def test_the_head_takes_http_with_haproxy_on_its_own_ports_unless_told_otherwise(monkeypatch):
+    monkeypatch.setenv("TUTOR_HAPROXY_STATS_PORT", "18404")
+    monkeypatch.setenv("TUTOR_HAPROXY_METRICS_PORT", "19101")
+    env = launcher.ingress_env(launcher.head_for(Settings(_env_file=None)))
+    assert env == {
+        "RAY_SERVE_ENABLE_HA_PROXY": "1",
+        "RAY_SERVE_HAPROXY_STATS_PORT": "18404",
+        "RAY_SERVE_HAPROXY_METRICS_PORT": "19101",
+    }
+    monkeypatch.setenv("TUTOR_SERVE_INGRESS", "proxy")
+    assert launcher.ingress_env(launcher.head_for(Settings(_env_file=None))) == {}
