@@ -24,7 +24,6 @@ from models.breaker import (
 )
 from models.cache import ResponseCache
 from models.router import QueryPlan, RouterConfig, TutorRouter
-from retrieval.fanout import SearchOutcome
 
 
 class HandleLLM:
@@ -88,9 +87,6 @@ class RouterServer:
 
     def reconfigure(self, config: dict[str, Any]) -> None:
         self._router.config = RouterConfig.model_validate(config)
-
-    async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
-        return await self._router.search(question, subject, k)
 
     async def models(self) -> list[dict[str, str]]:
         return await self._router.models()
