@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import psutil
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cluster import launcher  # noqa: E402
-from cluster.settings import Settings  # noqa: E402
+from cluster.settings import ServeIngress, Settings  # noqa: E402
 from tests.fakes.openai_server import free_port  # noqa: E402
 
 
@@ -63,7 +63,7 @@ def running_graph(
     env: dict[str, str] | None = None,
     edit_config: Callable[[dict[str, Any]], None] | None = None,
     data_dir: Path = ROOT / "var",
-    serve_ingress: Literal["haproxy", "proxy"] = "haproxy",
+    serve_ingress: ServeIngress = "haproxy",
 ) -> Iterator[Graph]:
     """The tutor graph from serve_config.yaml on its own Ray head; `env` reaches every replica
     (unset REDIS_URL/DATABASE_URL mean the embedded defaults)."""

@@ -23,12 +23,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import httpx
 import psutil
 from common import ROOT, percentile, running_graph
 
+from cluster.settings import ServeIngress
 from tests.fakes.openai_server import free_port
 
 QUESTIONS = (ROOT / "benchmarks" / "questions.txt").read_text().splitlines()
@@ -166,7 +166,7 @@ def single_process(index_dir: Path, args: argparse.Namespace) -> list[Run]:
 
 
 def serve_graph(
-    label: str, ingress: Literal["haproxy", "proxy"], data_dir: Path, args: argparse.Namespace
+    label: str, ingress: ServeIngress, data_dir: Path, args: argparse.Namespace
 ) -> list[Run]:
     with running_graph(data_dir=data_dir, serve_ingress=ingress) as graph:
         return measure(label, graph.url, graph.processes(), args)
@@ -184,7 +184,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     data_dir = args.data_dir.resolve()
-    graphs: dict[str, Literal["haproxy", "proxy"]] = {"serve-graph": "haproxy"}
+    graphs: dict[str, ServeIngress] = {"serve-graph": "haproxy"}
     if args.compare_proxy:
         graphs["proxy-graph"] = "proxy"
     runs = single_process(data_dir / "indexes", args)

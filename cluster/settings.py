@@ -18,6 +18,10 @@ Environment = Literal["development", "staging", "production"]
 PLACEHOLDER_SECRETS = frozenset({"changeme", "sk-changeme", "sk-...", "replace-me"})
 
 
+# What takes HTTP on a head `tutor up` starts (see Settings.serve_ingress).
+ServeIngress = Literal["haproxy", "proxy"]
+
+
 class Settings(BaseSettings):
     """Process-wide configuration read from the environment (and `.env`, if present)."""
 
@@ -59,7 +63,7 @@ class Settings(BaseSettings):
     ray_temp_dir: Path | None = Field(
         None, validation_alias="TUTOR_RAY_TEMP_DIR", description="Default: $DATA_DIR/ray."
     )
-    serve_ingress: Literal["haproxy", "proxy"] = Field(
+    serve_ingress: ServeIngress = Field(
         "haproxy",
         validation_alias="TUTOR_SERVE_INGRESS",
         description="What takes HTTP on the head: Serve's HAProxy mode (HAProxy straight to "

@@ -296,15 +296,15 @@ def make_group(
     """None when the first stage misses the positive: the reranker never sees such a query's
     answer, and most of them pair unrelated senses of one title (FOLDOC's *mascot* is an
     acronym), which would teach it to match nonsense."""
-    found = [h for h in ranking if h.doc_id == positive.id]
-    if not found:
+    found = next((h for h in ranking if h.doc_id == positive.id), None)
+    if found is None:
         return None
     wrong = hard_negatives(ranking, query, positive.title, negatives, rng)
     if len(wrong) < negatives:
         return None
     # The positive as the first stage returned it (its best passage: with entries split by
     # sense, the sense that matched), which is what the reranker will score when serving.
-    passages = tuple(scoring_text(h.title, h.text) for h in (found[0], *wrong))
+    passages = tuple(scoring_text(h.title, h.text) for h in (found, *wrong))
     return TrainingGroup(query.text, passages, query.kind)
 
 
