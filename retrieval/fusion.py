@@ -25,8 +25,10 @@ class FusionParams(BaseModel):
     k_dense: int = Field(20, ge=1, le=200, description="Dense candidates per shard.")
     k_keyword: int = Field(20, ge=0, le=200, description="BM25 candidates per shard.")
     dense_weight: float = Field(1.0, ge=0)
-    keyword_weight: float = Field(0.5, ge=0)
-    rrf_k: int = Field(60, ge=1, description="RRF damping: larger flattens rank differences.")
+    # Tuned on the english dev set (docs/PERFORMANCE.md): a small rrf_k keeps a signal's top
+    # hit on top, where 60 (the RRF paper's) lets mid-ranked hits of both lists overtake it.
+    keyword_weight: float = Field(0.75, ge=0)
+    rrf_k: int = Field(5, ge=1, description="RRF damping: larger flattens rank differences.")
 
 
 def dense_ranking(candidates: Sequence[ShardCandidates]) -> list[Hit]:

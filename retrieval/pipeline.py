@@ -17,7 +17,7 @@ class SearchParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: SearchMode = Field("dense", description="What the graph serves by default.")
+    mode: SearchMode = Field("hybrid", description="What the graph serves by default.")
     fusion: FusionParams = Field(default_factory=FusionParams)
     rerank_top_n: int = Field(20, ge=1, le=100, description="Fused candidates the reranker sees.")
     max_query_chars: int = Field(4000, ge=1)
