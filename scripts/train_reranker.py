@@ -42,7 +42,9 @@ from retrieval.reranker_training import (  # noqa: E402
 )
 from retrieval.store import ShardStore  # noqa: E402
 
-DEFAULT_QUOTAS = "gloss=1500,paraphrase=2500,synonyms=1200,cross=1500,definition=600,title=400"
+# No raw WordNet-gloss queries: their positive holds the query word for word, so they teach the
+# model to spot copied text (docs/PERFORMANCE.md: recall@1 0.110 with 3,000 of them, 0.138 without).
+DEFAULT_QUOTAS = "paraphrase=3000,synonyms=1500,cross=1500,definition=600,title=400"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -57,7 +59,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--mine-depth", type=int, default=20, help="first-stage hits to mine")
     parser.add_argument(
         "--mine-fusion",
-        default='{"keyword_weight": 1.0}',
+        default='{"keyword_weight": 1.0, "rrf_k": 60}',
         help="FusionParams JSON for the mining first stage (the rerank pool it should mirror)",
     )
     parser.add_argument("--epochs", type=int, default=1)
