@@ -23,8 +23,8 @@ DEEPEST = max(DEPTHS)
 CONFIGS = {
     "dense": {"mode": "dense", "fusion": {"k_dense": DEEPEST}},
     "keyword": {"mode": "keyword", "fusion": {"k_keyword": DEEPEST}},
-    # The fusion served (the defaults), and the two compared before it was tuned.
-    "hybrid served": {"mode": "hybrid", "fusion": {"k_dense": DEEPEST, "k_keyword": DEEPEST}},
+    # The default fusion, and the two compared before it was tuned.
+    "hybrid default": {"mode": "hybrid", "fusion": {"k_dense": DEEPEST, "k_keyword": DEEPEST}},
     "hybrid kw0.5 k60": {
         "mode": "hybrid",
         "fusion": {"k_dense": DEEPEST, "k_keyword": DEEPEST, "keyword_weight": 0.5, "rrf_k": 60},
