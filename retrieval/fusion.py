@@ -1,8 +1,8 @@
 """Merging rankings across shards, then reciprocal rank fusion of the dense and BM25 rankings.
 
-Cosine scores from one embedder are comparable across shards. BM25 scores use each shard's own
-IDF; like a search engine's per-shard scoring, they are merged by raw score, which keeps a
-strong match in one shard ahead of a weak one in another.
+Cosine scores from one embedder are comparable across shards. BM25 scores are not: each shard
+weighs a term by its own IDF, so before they merge, hits from several shards are rescored with
+the IDF of the shards' union (`retrieval.keyword.rescore`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from retrieval.keyword import collection_idf, rescore
 from retrieval.shard import Hit, ShardCandidates
 
 SearchMode = Literal["dense", "keyword", "hybrid", "rerank"]
@@ -38,6 +39,13 @@ def dense_ranking(candidates: Sequence[ShardCandidates]) -> list[Hit]:
 
 def keyword_ranking(candidates: Sequence[ShardCandidates]) -> list[Hit]:
     hits = [hit for c in candidates for hit in c.keyword]
+    if len(candidates) > 1:
+        idf = collection_idf([c.term_stats for c in candidates])
+        hits = [
+            _rescored(hit, rescore(terms, c.term_stats, idf))
+            for c in candidates
+            for hit, terms in zip(c.keyword, c.keyword_terms, strict=True)
+        ]
     return sorted(hits, key=lambda h: h.score, reverse=True)
 
 

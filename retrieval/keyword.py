@@ -1,21 +1,63 @@
-"""Keyword search: BM25 over stemmed tokens, with bm25s (the maintained sparse scorer)."""
+"""Keyword search: BM25 over stemmed tokens, with bm25s (the maintained sparse scorer).
+
+Each shard is its own BM25 index, so its IDF only knows its own passages: in the 137-entry
+chemistry shard "atomic" and "number" are in every entry and weigh almost nothing, and its best
+match for "atomic number of carbon" scored less than half of english's. So each shard answers
+with its term statistics and each hit's score split by term, and hits from several shards are
+merged after rescoring with the IDF of their union (`collection_idf`, `rescore`). That costs no
+second round trip (a Serve hop is ~10 ms of CPU here); the price is that each shard still picks
+its candidates by its own IDF, as a search engine's default query-then-fetch does.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import numpy.typing as npt
 import Stemmer
+from bm25s.scoring import _select_idf_scorer
 
 _STEMMER = Stemmer.Stemmer("english")
+
+# BM25 variant of every index built here. Its IDF formula is taken from bm25s rather than
+# restated, so a cross-shard IDF is the same function of (df, N) as the one each index holds.
+METHOD = "lucene"
+_IDF = _select_idf_scorer(METHOD)
 
 # bm25s's numba scorer and top-k selection: on the 149K-passage english shard a query takes
 # 0.2-0.3 ms instead of 22 ms with numpy, same scores (benchmarks/retrieval_scale.py). The JIT
 # compile costs ~7 s once per process, paid by `load` (a replica's start), not by a query.
 BACKEND = "numba" if importlib.util.find_spec("numba") else "numpy"
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """One shard's passage count and the document frequency of each query term in it."""
+
+    documents: int
+    doc_freqs: dict[str, int]
+
+
+def collection_idf(stats: Sequence[TermStats]) -> dict[str, float]:
+    """Each term's IDF over the union of the shards, as if they were one index."""
+    documents = sum(s.documents for s in stats)
+    terms = {term for s in stats for term in s.doc_freqs}
+    return {t: _IDF(sum(s.doc_freqs.get(t, 0) for s in stats), N=documents) for t in terms}
+
+
+def rescore(term_scores: dict[str, float], local: TermStats, idf: dict[str, float]) -> float:
+    """A passage's BM25 score with each term's IDF replaced by `idf`'s (from
+    `collection_idf`): BM25 sums IDF times a term-frequency part over the terms, so each
+    term's part is rescaled; length normalisation stays the passage's own shard's."""
+    return sum(
+        score * idf[term] / float(_IDF(local.doc_freqs[term], N=local.documents))
+        for term, score in term_scores.items()
+    )
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -35,7 +77,7 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, passages: list[str]) -> KeywordIndex:
-        model = bm25s.BM25(backend=BACKEND)
+        model = bm25s.BM25(method=METHOD, backend=BACKEND)
         model.index(tokenize(passages), show_progress=False)
         return cls(model, len(passages))
 
@@ -55,6 +97,24 @@ class KeywordIndex:
     def save(self, directory: Path) -> None:
         self._model.save(str(directory), show_progress=False)
 
+    def term_stats(self, query: str) -> TermStats:
+        """Document frequencies of the query's terms here (tombstoned rows still count until
+        compaction drops them, as in any inverted index)."""
+        vocab = self._model.vocab_dict
+        terms = set(tokenize([query])[0]) & vocab.keys()
+        return TermStats(self._indexed, {term: self._doc_freq(term) for term in terms})
+
+    @property
+    def _indexed(self) -> int:
+        """Passages in the BM25 index: the N of its IDF."""
+        return int(self._model.scores["num_docs"])
+
+    def _doc_freq(self, term: str) -> int:
+        # bm25s keeps one sparse column per term, holding one entry per passage that has it.
+        indptr = self._model.scores["indptr"]
+        term_id = self._model.vocab_dict[term]
+        return int(indptr[term_id + 1] - indptr[term_id])
+
     def search(
         self, query: str, k: int, mask: npt.NDArray[np.float32] | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
@@ -68,3 +128,17 @@ class KeywordIndex:
         )
         keep = scores[0] > 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+
+    def term_scores(self, query: str, rows: list[int]) -> list[dict[str, float]]:
+        """Each row's BM25 score split by query term (the parts `search` summed)."""
+        vocab = self._model.vocab_dict
+        parts: list[dict[str, float]] = [{} for _ in rows]
+        for term in tokenize([query])[0]:
+            if term not in vocab or not rows:
+                continue
+            # A repeated query term adds its part again, as in bm25s's own sum.
+            column = self._model.get_scores_from_ids([vocab[term]])[rows].tolist()
+            for part, score in zip(parts, column, strict=True):
+                if score > 0:
+                    part[term] = part.get(term, 0.0) + score
+        return parts

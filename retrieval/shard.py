@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from retrieval import dense
 from retrieval.chunking import split_passages
 from retrieval.corpus import Document
 from retrieval.embedder import Embedder, Vectors
-from retrieval.keyword import KeywordIndex
+from retrieval.keyword import KeywordIndex, TermStats
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,19 @@ class Hit:
 @dataclass(frozen=True)
 class ShardCandidates:
     """A shard's answer to one query: dense and keyword rankings, each best first, and the
-    index version that produced them (what an answer, and the response cache, can cite)."""
+    index version that produced them (what an answer, and the response cache, can cite).
+
+    `keyword_terms[i]` is `keyword[i]`'s BM25 score split by query term and `term_stats` this
+    shard's frequencies of those terms: what a merge across shards rescales by.
+    """
 
     subject: str
     dense: list[Hit]
     keyword: list[Hit]
     version: str = ""
     epoch: str = ""
+    keyword_terms: list[dict[str, float]] = field(default_factory=list)
+    term_stats: TermStats = field(default_factory=lambda: TermStats(0, {}))
 
 
 def passages_of(documents: Iterable[Document], max_chars: int = 1000) -> list[Passage]:
@@ -142,32 +148,41 @@ class Shard:
         Passages are over-fetched 3x so that several passages of one document still leave
         k distinct documents.
         """
-        dense_hits: list[Hit] = []
+        found = ShardCandidates(self.subject, [], [], self.version, self.epoch)
         if k_dense > 0 and query_vector is not None:
             query = query_vector.reshape(1, -1)
             scores, rows = dense.search(self.dense_index, query, 3 * k_dense, self._filter)
-            dense_hits = self._documents(rows[0], scores[0], k_dense)
-        keyword_hits: list[Hit] = []
+            best_dense = self._documents(rows[0], scores[0], k_dense)
+            found = replace(found, dense=list(best_dense.values()))
         if k_keyword > 0:
             rows_kw, scores_kw = self.keyword.search(
                 keyword_query, 3 * k_keyword, self._keyword_mask
             )
-            keyword_hits = self._documents(rows_kw, scores_kw, k_keyword)
-        return ShardCandidates(self.subject, dense_hits, keyword_hits, self.version, self.epoch)
+            best = self._documents(rows_kw, scores_kw, k_keyword)
+            found = replace(
+                found,
+                keyword=list(best.values()),
+                keyword_terms=self.keyword.term_scores(keyword_query, list(best)),
+                term_stats=self.keyword.term_stats(keyword_query),
+            )
+        return found
 
     def _documents(
         self, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float32], k: int
-    ) -> list[Hit]:
-        """Passage rows to document hits: each document once, at its best passage's score."""
-        hits: dict[str, Hit] = {}
+    ) -> dict[int, Hit]:
+        """Passage rows to document hits, keyed by the row that ranked each: each document
+        once, at its best passage's score."""
+        hits: dict[int, Hit] = {}
+        seen: set[str] = set()
         for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
             if row < 0:
                 continue
             passage = self.passages[row]
-            if passage.doc_id not in hits:
-                hits[passage.doc_id] = Hit(
+            if passage.doc_id not in seen:
+                seen.add(passage.doc_id)
+                hits[row] = Hit(
                     passage.doc_id, self.subject, passage.title, passage.text, float(score)
                 )
             if len(hits) == k:
                 break
-        return list(hits.values())
+        return hits

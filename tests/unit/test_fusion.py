@@ -1,7 +1,11 @@
 import pytest
 
+from retrieval.corpus import Document
 from retrieval.fusion import FusionParams, fuse, reciprocal_rank_fusion
-from retrieval.shard import Hit, ShardCandidates
+from retrieval.keyword import KeywordIndex, collection_idf, rescore
+from retrieval.preprocess import prepare_query
+from retrieval.shard import Hit, Shard, ShardCandidates, keyword_text, passages_of
+from tests.conftest import read_docs
 
 
 def hit(doc_id: str, score: float, subject: str = "s") -> Hit:
@@ -31,8 +35,36 @@ def test_dense_hits_from_several_shards_merge_by_cosine():
     assert [h.doc_id for h in fused] == ["chemistry:carbon", "english:carbon"]
 
 
-def test_keyword_mode_orders_shards_hits_by_bm25_score():
-    weak = ShardCandidates("computing", [], [hit("computing:x", 1.5)])
-    strong = ShardCandidates("english", [], [hit("english:noun", 9.0)])
-    fused = fuse([weak, strong], FusionParams(), "keyword")
-    assert [h.doc_id for h in fused] == ["english:noun", "computing:x"]
+def keyword_shard(subject: str) -> Shard:
+    """A shard of a demo curriculum slice with its BM25 index only (no embedding needed)."""
+    passages = passages_of(Document.model_validate(d) for d in read_docs(subject))
+    return Shard(subject, passages, None, KeywordIndex.build([keyword_text(p) for p in passages]))
+
+
+@pytest.fixture(scope="module")
+def keyword_shards() -> list[Shard]:
+    return [keyword_shard(s) for s in ("english", "chemistry", "computing")]
+
+
+def test_bm25_hits_of_several_shards_merge_by_the_idf_of_their_union(keyword_shards):
+    keywords = prepare_query("What is the atomic number of carbon?").keywords
+    found = [s.candidates(None, keywords, 0, 20) for s in keyword_shards]
+    by_own_idf = max((h for c in found for h in c.keyword), key=lambda h: h.score)
+    # In the small chemistry shard "atomic" and "number" are in every entry, so by each shard's
+    # own IDF the WordNet sense of carbon (no atomic number in it) wins the merge.
+    assert by_own_idf.doc_id == "english:carbon"
+    merged = fuse(found, FusionParams(), "keyword")
+    assert merged[0].doc_id == "chemistry:carbon"
+    assert {"english:carbon", "chemistry:silicon"} <= {h.doc_id for h in merged[:5]}
+
+
+def test_one_shard_keeps_its_own_bm25_order_and_scores(keyword_shards):
+    english = keyword_shards[0]
+    found = english.candidates(None, "noun", 0, 5)
+    assert [h.doc_id for h in fuse([found], FusionParams(), "keyword")] == [
+        h.doc_id for h in found.keyword
+    ]
+    # The union of one shard is that shard: rescoring changes nothing.
+    idf = collection_idf([found.term_stats])
+    for hit_, terms in zip(found.keyword, found.keyword_terms, strict=True):
+        assert rescore(terms, found.term_stats, idf) == pytest.approx(hit_.score, rel=1e-5)
