@@ -101,6 +101,12 @@ def latency_section(retriever: LocalRetriever, subject: str, queries: list[str],
             f"project path: {mode}",
             latencies(lambda n: retriever.search(queries[n], subject, 10), runs),
         )
+    # No subject: every shard is searched and BM25 hits merge by the shards' union IDF.
+    retriever.params = SearchParams.model_validate({"mode": "hybrid"})
+    row(
+        f"project path: hybrid, {len(retriever.shards)} shards",
+        latencies(lambda n: retriever.search(queries[n], None, 10), runs),
+    )
     print("\n== latency, batches of 32 ==")
     batches = [queries[i : i + 32] for i in range(0, min(len(queries), runs * 4), 32)]
     row(
