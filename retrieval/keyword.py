@@ -97,12 +97,14 @@ class KeywordIndex:
     def save(self, directory: Path) -> None:
         self._model.save(str(directory), show_progress=False)
 
-    def term_stats(self, query: str) -> TermStats:
-        """Document frequencies of the query's terms here (tombstoned rows still count until
+    def query_terms(self, query: str) -> list[str]:
+        """The query's stemmed terms that this index holds (the others cannot score)."""
+        return [t for t in tokenize([query])[0] if t in self._model.vocab_dict]
+
+    def term_stats(self, terms: list[str]) -> TermStats:
+        """Document frequencies of `query_terms` here (tombstoned rows still count until
         compaction drops them, as in any inverted index)."""
-        vocab = self._model.vocab_dict
-        terms = set(tokenize([query])[0]) & vocab.keys()
-        return TermStats(self._indexed, {term: self._doc_freq(term) for term in terms})
+        return TermStats(self._indexed, {term: self._doc_freq(term) for term in set(terms)})
 
     @property
     def _indexed(self) -> int:
@@ -116,26 +118,23 @@ class KeywordIndex:
         return int(indptr[term_id + 1] - indptr[term_id])
 
     def search(
-        self, query: str, k: int, mask: npt.NDArray[np.float32] | None = None
+        self, terms: list[str], k: int, mask: npt.NDArray[np.float32] | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """(passage numbers, scores), best first, only passages sharing a term with the query;
+        """(passage numbers, scores), best first, of passages sharing one of `query_terms`;
         `mask` (1 keep, 0 drop, per passage) excludes tombstoned rows."""
-        tokens = tokenize([query])
-        if not tokens[0] or self.size == 0:
+        if not terms or self.size == 0:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         ids, scores = self._model.retrieve(
-            tokens, k=min(k, self.size), show_progress=False, weight_mask=mask
+            [terms], k=min(k, self.size), show_progress=False, weight_mask=mask
         )
         keep = scores[0] > 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
 
-    def term_scores(self, query: str, rows: list[int]) -> list[dict[str, float]]:
+    def term_scores(self, terms: list[str], rows: list[int]) -> list[dict[str, float]]:
         """Each row's BM25 score split by query term (the parts `search` summed)."""
         vocab = self._model.vocab_dict
         parts: list[dict[str, float]] = [{} for _ in rows]
-        for term in tokenize([query])[0]:
-            if term not in vocab or not rows:
-                continue
+        for term in terms if rows else []:
             # A repeated query term adds its part again, as in bm25s's own sum.
             column = self._model.get_scores_from_ids([vocab[term]])[rows].tolist()
             for part, score in zip(parts, column, strict=True):

@@ -14,6 +14,7 @@ from retrieval.chunking import split_passages
 from retrieval.corpus import Document
 from retrieval.embedder import Embedder, Vectors
 from retrieval.keyword import KeywordIndex, TermStats
+from retrieval.spelling import Speller
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,16 @@ class Shard:
         self.epoch = ""
         self._filter = dense.exclusion(np.flatnonzero(self.deleted))
         self._keyword_mask = (~self.deleted).astype(np.float32) if self.tombstones else None
+        self._speller: Speller | None = None
+
+    @property
+    def speller(self) -> Speller:
+        """The shard's words, counted on first use (seconds on 200K passages, so a server
+        builds it while loading: `retrieval.serving`)."""
+        if self._speller is None:
+            texts = (keyword_text(p) for p in self.passages)
+            self._speller = Speller.from_texts(texts, lambda w: bool(self.keyword.query_terms(w)))
+        return self._speller
 
     @property
     def tombstones(self) -> int:
@@ -155,15 +166,14 @@ class Shard:
             best_dense = self._documents(rows[0], scores[0], k_dense)
             found = replace(found, dense=list(best_dense.values()))
         if k_keyword > 0:
-            rows_kw, scores_kw = self.keyword.search(
-                keyword_query, 3 * k_keyword, self._keyword_mask
-            )
+            terms = self.keyword.query_terms(self.speller.correct(keyword_query))
+            rows_kw, scores_kw = self.keyword.search(terms, 3 * k_keyword, self._keyword_mask)
             best = self._documents(rows_kw, scores_kw, k_keyword)
             found = replace(
                 found,
                 keyword=list(best.values()),
-                keyword_terms=self.keyword.term_scores(keyword_query, list(best)),
-                term_stats=self.keyword.term_stats(keyword_query),
+                keyword_terms=self.keyword.term_scores(terms, list(best)),
+                term_stats=self.keyword.term_stats(terms),
             )
         return found
 

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.corpus import Document
+from retrieval.keyword import KeywordIndex
+from retrieval.shard import Shard, keyword_text, passages_of
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -50,6 +54,14 @@ def chemistry_docs() -> list[dict[str, str]]:
 @pytest.fixture(scope="session")
 def computing_docs() -> list[dict[str, str]]:
     return read_docs("computing")
+
+
+def keyword_shard(subject: str, docs: list[dict[str, str]] | None = None) -> Shard:
+    """A shard of a demo curriculum slice (or of `docs`) with its BM25 index only: keyword
+    search without embedding anything."""
+    rows = read_docs(subject) if docs is None else docs
+    passages = passages_of(Document.model_validate(d) for d in rows)
+    return Shard(subject, passages, None, KeywordIndex.build([keyword_text(p) for p in passages]))
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:

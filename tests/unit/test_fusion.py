@@ -1,11 +1,10 @@
 import pytest
 
-from retrieval.corpus import Document
 from retrieval.fusion import FusionParams, fuse, reciprocal_rank_fusion
-from retrieval.keyword import KeywordIndex, collection_idf, rescore
+from retrieval.keyword import collection_idf, rescore
 from retrieval.preprocess import prepare_query
-from retrieval.shard import Hit, Shard, ShardCandidates, keyword_text, passages_of
-from tests.conftest import read_docs
+from retrieval.shard import Hit, Shard, ShardCandidates
+from tests.conftest import keyword_shard
 
 
 def hit(doc_id: str, score: float, subject: str = "s") -> Hit:
@@ -33,12 +32,6 @@ def test_dense_hits_from_several_shards_merge_by_cosine():
     eng = ShardCandidates("english", [hit("english:carbon", 0.60, "english")], [])
     fused = fuse([eng, chem], FusionParams(), "dense")
     assert [h.doc_id for h in fused] == ["chemistry:carbon", "english:carbon"]
-
-
-def keyword_shard(subject: str) -> Shard:
-    """A shard of a demo curriculum slice with its BM25 index only (no embedding needed)."""
-    passages = passages_of(Document.model_validate(d) for d in read_docs(subject))
-    return Shard(subject, passages, None, KeywordIndex.build([keyword_text(p) for p in passages]))
 
 
 @pytest.fixture(scope="module")
