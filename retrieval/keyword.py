@@ -104,12 +104,8 @@ class KeywordIndex:
     def term_stats(self, terms: list[str]) -> TermStats:
         """Document frequencies of `query_terms` here (tombstoned rows still count until
         compaction drops them, as in any inverted index)."""
-        return TermStats(self._indexed, {term: self._doc_freq(term) for term in set(terms)})
-
-    @property
-    def _indexed(self) -> int:
-        """Passages in the BM25 index: the N of its IDF."""
-        return int(self._model.scores["num_docs"])
+        # `size` is every passage indexed, tombstoned or not: the N of this index's IDF.
+        return TermStats(self.size, {term: self._doc_freq(term) for term in set(terms)})
 
     def _doc_freq(self, term: str) -> int:
         # bm25s keeps one sparse column per term, holding one entry per passage that has it.

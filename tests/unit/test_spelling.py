@@ -29,7 +29,7 @@ def test_a_typo_finds_what_the_right_spelling_finds(computing, typed, meant):
 def test_real_words_the_shard_lacks_are_left_alone(computing):
     # One edit from "printer", "angles", "found" (computing words), but English words: not typos.
     assert computing.speller.correct("painter angels round") == "painter angels round"
-    # Four letters is too short to guess: "hsah" stays, and finds nothing.
+    # Four letters is too short to guess: "hsah" stays as typed.
     assert computing.speller.correct("hsah") == "hsah"
     assert top_keyword_hit(computing, "qwxzvkj") is None
 
