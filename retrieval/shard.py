@@ -122,7 +122,9 @@ class Shard:
         """The shard's words, counted on first use (seconds on 200K passages, so a server
         builds it while loading: `retrieval.serving`)."""
         if self._speller is None:
-            texts = (keyword_text(p) for p in self.passages)
+            # Only live passages: a typo must not become a word that only deleted entries had.
+            live = (p for p, gone in zip(self.passages, self.deleted, strict=True) if not gone)
+            texts = (keyword_text(p) for p in live)
             self._speller = Speller.from_texts(texts, lambda w: bool(self.keyword.query_terms(w)))
         return self._speller
 

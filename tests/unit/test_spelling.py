@@ -1,5 +1,6 @@
 """Spelling-tolerant keyword search on the demo curriculum's computing and english slices."""
 
+import numpy as np
 import pytest
 
 from retrieval.preprocess import prepare_query
@@ -41,3 +42,16 @@ def test_an_inflection_of_an_indexed_word_is_not_a_typo():
     # stem is in the BM25 index (from the title): left as typed, and it matches.
     assert shard.speller.correct("reenforcing") == "reenforcing"
     assert top_keyword_hit(shard, "reenforcing") == "english:reenforcement"
+
+
+def test_a_typo_is_not_corrected_to_a_word_only_deleted_entries_had():
+    live = {"id": "english:live", "subject": "english", "title": "live", "text": "a blorvantik"}
+    gone = {"id": "english:gone", "subject": "english", "title": "gone"}
+    gone["text"] = "blorvantic blorvantic blorvantic"
+    built = keyword_shard("english", [live, gone])
+    # Before the delete, "blorvantix" is one edit from both and the commoner word wins.
+    assert built.speller.correct("blorvantix") == "blorvantic"
+    deleted = np.array([p.doc_id == "english:gone" for p in built.passages])
+    shard = Shard("english", built.passages, None, built.keyword, deleted)
+    assert shard.speller.correct("blorvantix") == "blorvantik"
+    assert top_keyword_hit(shard, "blorvantix") == "english:live"
