@@ -9,10 +9,9 @@ from typing import get_args
 
 import typer
 
-from retrieval.embedder import SentenceTransformerEmbedder
+from cluster.search_command import open_retriever
 from retrieval.evaluation import ModeReport, evaluate, read_cases
 from retrieval.fusion import SearchMode
-from retrieval.local import LocalRetriever
 from retrieval.pipeline import SearchParams
 from retrieval.reranker import CrossEncoderReranker, Reranker
 
@@ -79,7 +78,7 @@ def run_eval(
         typer.secho(f"error: {problem}", fg="red", err=True)
         raise typer.Exit(2)
     reranker: Reranker | None = CrossEncoderReranker(reranker_dir) if reranker_dir else None
-    retriever = LocalRetriever.from_index_dir(index_dir, SentenceTransformerEmbedder(), reranker)
+    retriever = open_retriever(index_dir, reranker)
     if not retriever.shards:
         typer.secho(f"error: no published shards under {index_dir}", fg="red", err=True)
         raise typer.Exit(2)

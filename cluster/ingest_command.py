@@ -8,9 +8,8 @@ from pathlib import Path
 import typer
 
 from cluster.invalidation import after_publish
-from cluster.settings import get_settings
+from cluster.settings import get_settings, make_embedder
 from retrieval.corpus import CorpusReport, read_documents
-from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.ingest import IngestAborted, OnError, group_by_subject, ingest
 from retrieval.lifecycle import Changes, apply_update
 from retrieval.store import Manifest, ShardStore
@@ -51,7 +50,7 @@ def run_ingest(
     if upsert:
         return run_upsert(paths, subject, store, policy)
     try:
-        result = ingest(paths, store, SentenceTransformerEmbedder(), subject, policy)
+        result = ingest(paths, store, make_embedder(), subject, policy)
     except IngestAborted as exc:
         for error in exc.report.errors:
             typer.secho(f"  {error}", err=True)
@@ -79,7 +78,7 @@ def run_upsert(paths: list[Path], subject: str | None, store: ShardStore, policy
             err=True,
         )
         return 2
-    embedder = SentenceTransformerEmbedder()
+    embedder = make_embedder()
     touched: set[str] = set()
     for name, docs in sorted(groups.items()):
         manifest, changes = apply_update(store, name, docs, set(), embedder)
@@ -96,9 +95,7 @@ def run_remove(subject: str, doc_ids: list[str], index_dir: Path) -> int:
     if subject not in store.subjects():
         typer.secho(f"error: no published shard {subject!r}", fg="red", err=True)
         return 2
-    manifest, changes = apply_update(
-        store, subject, [], set(doc_ids), SentenceTransformerEmbedder()
-    )
+    manifest, changes = apply_update(store, subject, [], set(doc_ids), make_embedder())
     say_changes(subject, changes)
     say_manifest(manifest)
     typer.echo(after_publish(get_settings(), changes.touched, set()))

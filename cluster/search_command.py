@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from retrieval.embedder import SentenceTransformerEmbedder
+from cluster.settings import make_embedder
 from retrieval.errors import RetrievalError
 from retrieval.local import LocalRetriever
 from retrieval.pipeline import SearchParams
-from retrieval.reranker import CrossEncoderReranker
+from retrieval.reranker import CrossEncoderReranker, Reranker
 
 
 def read_queries(path: Path) -> Iterator[str]:
@@ -37,6 +37,16 @@ def load_reranker(reranker_dir: Path | None) -> CrossEncoderReranker:
     return CrossEncoderReranker(reranker_dir)
 
 
+def open_retriever(index_dir: Path, reranker: Reranker | None) -> LocalRetriever:
+    """The index's shards with the configured embedder; a shard that cannot be used (damaged,
+    or embedded by another model) stops the command with the reason."""
+    try:
+        return LocalRetriever.from_index_dir(index_dir, make_embedder(), reranker)
+    except RetrievalError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
 def run_search(
     query: str | None,
     queries: Path | None,
@@ -49,7 +59,7 @@ def run_search(
 ) -> None:
     params = SearchParams.model_validate({"mode": mode})
     reranker = load_reranker(reranker_dir) if mode == "rerank" else None
-    retriever = LocalRetriever.from_index_dir(index_dir, SentenceTransformerEmbedder(), reranker)
+    retriever = open_retriever(index_dir, reranker)
     retriever.params = params
     texts = [query] if query is not None else list(read_queries(queries or Path()))
     for text in texts:

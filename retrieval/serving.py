@@ -18,8 +18,18 @@ log = logging.getLogger(__name__)
 
 
 class ShardHolder:
-    def __init__(self, subject: str, index_dir: Path, params: dense.DenseIndexParams) -> None:
+    """`embedding_model`, when given, is the served embedder's name: a version embedded with
+    another model is refused like a damaged one (its vectors would match the wrong passages)."""
+
+    def __init__(
+        self,
+        subject: str,
+        index_dir: Path,
+        params: dense.DenseIndexParams,
+        embedding_model: str | None = None,
+    ) -> None:
         self.subject = subject
+        self._embedding_model = embedding_model
         self._store = ShardStore(index_dir)
         self._params = params
         self._shard: Shard | None = None
@@ -40,6 +50,8 @@ class ShardHolder:
                 return False
             try:
                 shard, manifest = self._store.load(self.subject)
+                if self._embedding_model is not None:
+                    manifest.require_embedding_model(self._embedding_model)
             except ShardLoadError as exc:
                 self._error = str(exc)
                 log.error("%s (still serving %s)", exc, self.version or "nothing")

@@ -68,6 +68,16 @@ class Manifest(BaseModel):
     def version_name(self) -> str:
         return f"v{self.version:06d}"
 
+    def require_embedding_model(self, expected: str) -> None:
+        """Vectors of two models are not comparable: a shard embedded by another model would
+        rank the wrong passages, silently, so it is refused by name."""
+        if self.embedding_model != expected:
+            raise ShardLoadError(
+                self.subject,
+                f"{self.version_name} was embedded with {self.embedding_model}, but the embedder "
+                f"here is {expected}: re-ingest with it, or embed with {self.embedding_model}",
+            )
+
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()

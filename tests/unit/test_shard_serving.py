@@ -8,9 +8,11 @@ import pytest
 
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
+from retrieval.embedder import embedder_name
 from retrieval.errors import ShardLoadError
 from retrieval.ingest import build_shard
 from retrieval.lifecycle import apply_update
+from retrieval.local import LocalRetriever
 from retrieval.serving import ShardHolder
 from retrieval.store import ShardStore
 from tests.fakes.hashing_embedder import HashingEmbedder
@@ -56,3 +58,30 @@ def test_a_missing_shard_is_unhealthy_and_refuses_searches(tmp_path: Path):
     assert holder.health()["status"] == "unhealthy"
     with pytest.raises(ShardLoadError, match="no published version"):
         search(holder, "anything")
+
+
+def test_a_shard_embedded_by_another_model_is_refused_and_says_by_which(store: ShardStore):
+    holder = ShardHolder("chemistry", store.root, DenseIndexParams(), "embedder-20261124-tuned")
+    health = holder.health()
+    assert health["status"] == "unhealthy"
+    assert EMBEDDER.name in health["error"] and "embedder-20261124-tuned" in health["error"]
+    with pytest.raises(ShardLoadError, match="re-ingest"):
+        search(holder, "gold")
+    matching = ShardHolder("chemistry", store.root, DenseIndexParams(), EMBEDDER.name)
+    assert matching.health()["status"] == "healthy" and "chemistry:gold" in search(matching, "gold")
+
+
+def test_an_embedder_is_named_by_its_model_directory():
+    # The name a manifest records at ingest and a served shard is checked against.
+    assert embedder_name(None) == "all-MiniLM-L6-v2"
+    assert embedder_name(Path("/srv/models/embedder-20261124-ab12")) == "embedder-20261124-ab12"
+
+
+def test_a_local_search_refuses_an_index_embedded_by_another_model(store: ShardStore):
+    class OtherEmbedder(HashingEmbedder):
+        name = "embedder-20261124-tuned"
+
+    with pytest.raises(ShardLoadError, match="embedded with hashing-test-embedder"):
+        LocalRetriever.from_index_dir(store.root, OtherEmbedder())
+    retriever = LocalRetriever.from_index_dir(store.root, EMBEDDER)
+    assert "chemistry:gold" in [h.doc_id for h in retriever.search("gold", k=5)]
