@@ -53,7 +53,8 @@ class ShardHolder:
                 if self._embedding_model is not None:
                     manifest.require_embedding_model(self._embedding_model)
             except ShardLoadError as exc:
-                self._error = str(exc)
+                # The problem alone: health names the subject, and `candidates` wraps it again.
+                self._error = exc.problem
                 log.error("%s (still serving %s)", exc, self.version or "nothing")
                 return False
             shard.dense_index = dense.to_device(shard.dense_index, self._params)

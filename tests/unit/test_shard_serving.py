@@ -65,8 +65,9 @@ def test_a_shard_embedded_by_another_model_is_refused_and_says_by_which(store: S
     health = holder.health()
     assert health["status"] == "unhealthy"
     assert EMBEDDER.name in health["error"] and "embedder-20261124-tuned" in health["error"]
-    with pytest.raises(ShardLoadError, match="re-ingest"):
+    with pytest.raises(ShardLoadError, match="re-ingest") as refused:
         search(holder, "gold")
+    assert str(refused.value).count("cannot be loaded") == 1  # said once, not wrapped twice
     matching = ShardHolder("chemistry", store.root, DenseIndexParams(), EMBEDDER.name)
     assert matching.health()["status"] == "healthy" and "chemistry:gold" in search(matching, "gold")
 
