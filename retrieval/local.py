@@ -37,10 +37,7 @@ class LocalRetriever:
         cls, index_dir: Path, embedder: Embedder, reranker: Reranker | None = None
     ) -> LocalRetriever:
         store = ShardStore(index_dir)
-        shards = {}
-        for subject in store.subjects():
-            shards[subject], manifest = store.load(subject)
-            manifest.require_embedding_model(embedder.name)
+        shards = {subject: store.load(subject, embedder.name)[0] for subject in store.subjects()}
         return cls(embedder, shards, reranker=reranker)
 
     def search(self, query: str, subject: str | None = None, k: int = 5) -> list[Hit]:

@@ -49,9 +49,7 @@ class ShardHolder:
             if self._manifest is not None and pointer == self._manifest.version_name:
                 return False
             try:
-                shard, manifest = self._store.load(self.subject)
-                if self._embedding_model is not None:
-                    manifest.require_embedding_model(self._embedding_model)
+                shard, manifest = self._store.load(self.subject, self._embedding_model)
             except ShardLoadError as exc:
                 # The problem alone: health names the subject, and `candidates` wraps it again.
                 self._error = exc.problem

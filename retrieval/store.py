@@ -107,9 +107,13 @@ class ShardStore:
         version_dir = self._current_dir(subject)
         return read_manifest(subject, version_dir)
 
-    def load(self, subject: str) -> tuple[Shard, Manifest]:
+    def load(self, subject: str, embedding_model: str | None = None) -> tuple[Shard, Manifest]:
+        """The published version of `subject`. Given `embedding_model`, a version embedded by
+        another model is refused from its manifest, before its files are read."""
         version_dir = self._current_dir(subject)
         manifest = read_manifest(subject, version_dir)
+        if embedding_model is not None:
+            manifest.require_embedding_model(embedding_model)
         verify_checksums(subject, version_dir, manifest)
         shard = read_shard(subject, version_dir)
         shard.version, shard.epoch = manifest.version_name, manifest.epoch
