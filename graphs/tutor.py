@@ -143,11 +143,12 @@ def node(cls: type, name: str, options: dict[str, Any]) -> Deployment:
 
 def build_app(args: TutorAppArgs) -> Application:
     index_dir = args.index_dir or str(get_settings().index_dir)
-    embedder_path = args.embedder_model_path or get_settings().embedder_model_path
+    configured = args.embedder_model_path or get_settings().embedder_model_path
+    embedder_path = Path(configured) if configured else None
     embedder = node(EmbedderServer, "Embedder", EMBEDDER).bind(
         str(embedder_path) if embedder_path else None
     )
-    served_model = embedder_name(Path(embedder_path) if embedder_path else None)
+    served_model = embedder_name(embedder_path)
     shards = {
         subject: node(RetrieverShardServer, shard_name(subject), SHARD).bind(
             subject, index_dir, served_model

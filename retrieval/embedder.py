@@ -51,7 +51,7 @@ def embedder_name(model_path: Path | None) -> str:
     """What a shard's manifest records as its embedding model: the shipped MiniLM's name, or the
     model directory's name. Vectors of two models are not comparable, so a shard is only served
     with the embedder whose name it records (`retrieval.serving`)."""
-    return SHIPPED_MODEL_NAME if model_path is None else Path(model_path).name
+    return SHIPPED_MODEL_NAME if model_path is None else model_path.name
 
 
 class SentenceTransformerEmbedder:
