@@ -28,11 +28,11 @@ from common import ROOT
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from retrieval import reranker_training as recipe  # noqa: E402
-from retrieval.chunking import split_passages  # noqa: E402
 from retrieval.corpus import CorpusReport, Document, read_documents  # noqa: E402
 from retrieval.embedder import default_model_path  # noqa: E402
 from retrieval.evaluation import EvalCase, read_cases, score_rankings  # noqa: E402
 from retrieval.preprocess import prepare_query  # noqa: E402
+from retrieval.shard import embedding_text, passages_of  # noqa: E402
 
 BATCH = 64
 LEARNING_RATE = 3e-5
@@ -43,12 +43,11 @@ def training_pair(
     doc: Document, synonyms: dict[str, list[str]], rng: random.Random
 ) -> tuple[str, str] | None:
     """(query, positive passage as embedded) for one random sense of an english entry."""
-    chunks = split_passages(doc.text)
-    chunk = rng.choice(chunks)
-    senses = recipe.parse_senses(chunk)
+    passage = rng.choice(passages_of([doc]))
+    senses = recipe.parse_senses(passage.text)
     if not senses:
         return None
-    sense, positive = senses[0], f"{doc.title}: {chunk}"
+    sense, positive = senses[0], embedding_text(passage)
     paraphrased = recipe.without_headword(recipe.paraphrase(sense.gloss, synonyms, rng), doc.title)
     if len(paraphrased.split()) >= 3 and rng.random() < 0.8:
         return recipe.dictionary_style(paraphrased, sense.pos), positive
@@ -102,7 +101,7 @@ def proxy_passages(
     gold = {g for case in cases for g in case.gold}
     others = [d for d in docs if d.id not in gold]
     chosen = [d for d in docs if d.id in gold] + rng.sample(others, distractors)
-    return [(d.id, f"{d.title}: {chunk}") for d in chosen for chunk in split_passages(d.text)]
+    return [(p.doc_id, embedding_text(p)) for p in passages_of(chosen)]
 
 
 def dense_rankings(
