@@ -1,10 +1,10 @@
-"""Errors of the cluster layer (sessions, users, dependencies); the ingress maps them to HTTP.
+"""Errors of the cluster layer (users, the request log, dependencies); the ingress maps them
+to HTTP. The conversation's own errors are in `conversation/errors.py`.
 
 ClusterError
-├── SessionNotFound      no such session (unknown, ended or expired)
-├── SessionForbidden     the session belongs to another user
 ├── UserNotFound         no such user profile
-└── DependencyDown       a required service (Redis, PostgreSQL) does not answer
+├── UnknownRequest       no logged answer with that request id
+└── DependencyDown       a required service (PostgreSQL, Redis) does not answer
 """
 
 from __future__ import annotations
@@ -17,20 +17,6 @@ class ClusterError(Exception):
         # Errors cross Ray process boundaries pickled; rebuild them from their own arguments
         # (the default uses the message alone and fails for these constructors).
         return (type(self), getattr(self, "init_args", self.args))
-
-
-class SessionNotFound(ClusterError):
-    def __init__(self, session_id: str) -> None:
-        self.init_args = (session_id,)
-        super().__init__(f"no active session {session_id!r} (unknown, ended or expired)")
-        self.session_id = session_id
-
-
-class SessionForbidden(ClusterError):
-    def __init__(self, session_id: str) -> None:
-        self.init_args = (session_id,)
-        super().__init__(f"session {session_id!r} belongs to another user")
-        self.session_id = session_id
 
 
 class UserNotFound(ClusterError):

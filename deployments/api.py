@@ -7,7 +7,6 @@ plain uvicorn process (the single-process baseline and the unit tests). Every er
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -17,20 +16,16 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cluster import health
-from cluster.db import UserProfile
-from cluster.errors import (
-    ClusterError,
-    SessionForbidden,
-    SessionNotFound,
-    UnknownRequest,
-    UserNotFound,
-)
-from cluster.service import Answer, Query, TutorService
-from cluster.sessions import SESSION_ID
+from cluster.errors import ClusterError, UnknownRequest, UserNotFound
+from cluster.observability import health
+from cluster.storage.db import UserProfile
+from conversation.errors import SessionForbidden, SessionNotFound, SessionStoreDown
+from conversation.sessions import SESSION_ID
 from deployments.openai_api import add_openai_routes, prepend
 from models.errors import ModelError, UnknownBackendError
+from models.events import AnswerEvent
 from retrieval.errors import InvalidQueryError, RetrievalError, UnknownSubjectError
+from service.tutor_service import Answer, Query, TutorService
 
 SessionId = Annotated[str, Path(pattern=SESSION_ID.pattern, description="32 URL-safe characters")]
 USER_ID = r"^[A-Za-z0-9_.@-]{1,128}$"
@@ -90,6 +85,7 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (UnknownBackendError, 404, "model_not_found"),
     (RetrievalError, 503, "retrieval_unavailable"),
     (ModelError, 503, "model_unavailable"),
+    (SessionStoreDown, 503, "dependency_unavailable"),
     (ClusterError, 503, "dependency_unavailable"),
 ]
 
@@ -142,22 +138,24 @@ class FormAsJson:
 
 def answer_json(answer: Answer) -> dict[str, Any]:
     done = answer.done
+    fields = {} if done is None else done.model_dump(include=DONE_FIELDS)
     return {
-        "answer": answer.text or done.get("message", ""),
-        "status": done.get("status", "error"),
+        "answer": answer.text or (done.message if done else ""),
+        "status": answer.status,
         "session_id": answer.session_id,
-        "request_id": done.get("request_id"),
-        "sources": answer.sources,
-        "model": done.get("model"),
-        "model_version": done.get("model_version"),
-        "route": done.get("route"),
-        "query_class": done.get("query_class"),
-        "arm": done.get("arm", ""),
-        "fallbacks": done.get("fallbacks", 0),
-        "cache": done.get("cache", {"hit": False}),
-        "timings_ms": done.get("timings_ms", {}),
-        "usage": done.get("usage", {}),
-        "cost_usd": done.get("cost_usd", 0.0),
+        "request_id": None,
+        "sources": [s.model_dump() for s in answer.sources],
+        "model": None,
+        "model_version": None,
+        "route": None,
+        "query_class": None,
+        "arm": "",
+        "fallbacks": 0,
+        "cache": {"hit": False},
+        "timings_ms": {},
+        "usage": {},
+        "cost_usd": 0.0,
+        **fields,
         "degraded": answer.degraded,
     }
 
@@ -166,14 +164,30 @@ def answer_response(answer: Answer) -> JSONResponse:
     """200 for an answer (a sources-only answer says so in `status`); 502 when a model's stream
     broke after it began: the partial text is returned, marked, never passed off as whole."""
     if answer.error is not None:
-        body = {**answer_json(answer), "status": "error", "error": answer.error}
+        body = {**answer_json(answer), "status": "error", "error": answer.error.model_dump()}
         return JSONResponse(body, 502)
     return JSONResponse(answer_json(answer))
 
 
-async def sse(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+async def sse(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
     async for event in events:
-        yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+        yield f"event: {event.type}\ndata: {event.model_dump_json()}\n\n"
+
+
+# What of the final event a non-streamed answer carries at its top level.
+DONE_FIELDS = {
+    "request_id",
+    "model",
+    "model_version",
+    "route",
+    "query_class",
+    "arm",
+    "fallbacks",
+    "cache",
+    "timings_ms",
+    "usage",
+    "cost_usd",
+}
 
 
 HealthReport = Callable[[], Awaitable[dict[str, Any]]]

@@ -7,7 +7,7 @@ from typing import Any
 
 from ray.serve.handle import DeploymentHandle
 
-from cluster.health import Probe
+from cluster.observability.health import Probe
 from retrieval.embedder import Vectors
 from retrieval.fanout import FanoutSearch, ShardSearch
 from retrieval.shard import ShardCandidates

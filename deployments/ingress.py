@@ -7,35 +7,40 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 from ray.serve.handle import DeploymentHandle
 
-from cluster import health, warmup
-from cluster.context import TokenCounter, approximate_counter, tokenizer_counter
-from cluster.db import Feedback, RequestLog, SessionArchive, Users, open_pool
-from cluster.embedded_store import RayActorSessionStore
 from cluster.errors import ClusterError
 from cluster.followed_settings import FollowedSettings
-from cluster.metrics import RayExporter, TutorMetrics
-from cluster.metrics_relay import ray_metrics_text
-from cluster.service import TutorService
-from cluster.session_fallback import FallbackSessionStore
-from cluster.sessions import RedisSessionStore, SessionStore
+from cluster.observability import health
+from cluster.observability.metrics import TutorMetrics
+from cluster.redis_client import configured_redis
 from cluster.settings import Settings, get_settings
+from cluster.storage.db import Feedback, RequestLog, SessionArchive, Users, most_asked, open_pool
+from conversation.context import TokenCounter, approximate_counter, tokenizer_counter
+from conversation.errors import ConversationError
+from conversation.fallback import FallbackSessionStore
+from conversation.sessions import RedisSessionStore, SessionStore
 from deployments.api import build_api
 from deployments.handles import fanout_search
+from deployments.ray_metrics import RayExporter, ray_metrics_text
+from deployments.session_actor import RayActorSessionStore
 from models.errors import ModelError
+from models.events import AnswerEvent
 from models.prepare import MODEL_NAME as LOCAL_MODEL
-from models.router import QueryPlan
+from response_cache import warmup
 from retrieval.errors import RetrievalError
 from retrieval.fanout import FanoutSearch, SearchOutcome
 from retrieval.pipeline import SearchParams
+from service.router import QueryPlan
+from service.tutor_service import TutorService
 
 log = logging.getLogger(__name__)
 
 
-class HandleRouter:
-    """The router deployment seen through its handle, as `cluster.service.Router`.
+class RouterViaHandle:
+    """The router deployment seen through its handle, as `service.tutor_service.Answerer`.
 
     Retrieval-only requests skip it: they go from the ingress straight to the embedder and the
     shards, because the router hop buys them nothing and costs ~7 ms of CPU on 2 cores
@@ -67,17 +72,18 @@ class HandleRouter:
         summary: str = await self._handle.summarize.remote(transcript)
         return summary
 
-    def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
+    def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]:
         # A stream=True handle returns a DeploymentResponseGenerator: an async iterator.
-        events: AsyncIterator[dict[str, Any]] = self._streaming.answer.remote(plan)  # type: ignore[assignment]
+        events: AsyncIterator[AnswerEvent] = self._streaming.answer.remote(plan)  # type: ignore[assignment]
         return events
 
 
 def session_store(settings: Settings) -> SessionStore:
     """Redis with this replica's memory standing in during an outage; without Redis, the
     embedded Ray actor that all replicas share."""
-    if settings.redis_url is not None:
-        redis_store = RedisSessionStore.from_url(str(settings.redis_url), settings.session_ttl_s)
+    client = configured_redis(settings)
+    if client is not None:
+        redis_store = RedisSessionStore(client, settings.session_ttl_s)
         return FallbackSessionStore(redis_store, settings.session_ttl_s)
     return RayActorSessionStore(settings.session_ttl_s)
 
@@ -109,7 +115,7 @@ class TutorIngress:
             users, request_log = Users(self._pool), RequestLog(self._pool)
             feedback, archive = Feedback(self._pool), SessionArchive(self._pool)
         self.service = TutorService(
-            HandleRouter(router, fanout_search(embedder, shards, reranker)),
+            RouterViaHandle(router, fanout_search(embedder, shards, reranker)),
             self._sessions,
             users,
             request_log,
@@ -122,22 +128,24 @@ class TutorIngress:
         self._warmup_task: asyncio.Task[None] | None = None
         if self._pool is not None and settings.cache_warmup_questions:
             self._warmup_task = asyncio.get_running_loop().create_task(
-                self._warm_up(
-                    str(settings.redis_url) if settings.redis_url else None,
-                    settings.cache_warmup_questions,
-                )
+                self._warm_up(configured_redis(settings), settings.cache_warmup_questions)
             )
 
-    async def _warm_up(self, redis_url: str | None, limit: int) -> None:
+    async def _warm_up(self, lock: aioredis.Redis | None, limit: int) -> None:
         """Off the start-up path: the replica is healthy while the cache fills."""
         assert self._pool is not None
         try:
             await self._until_ready()
-            if await warmup.claim(redis_url):
-                questions = await warmup.most_asked(self._pool, limit)
+            if await warmup.claim(lock):
+                questions = await most_asked(self._pool, limit)
                 await warmup.warm_up(self.service, questions)
-        except (ClusterError, ModelError, RetrievalError) as error:
+        except (ClusterError, ConversationError, ModelError, RetrievalError) as error:
             log.warning("cache warm-up stopped: %s", error)
+        except aioredis.RedisError as error:
+            log.warning("cache warm-up stopped: Redis: %s", error)
+        finally:
+            if lock is not None:
+                await lock.aclose()
 
     async def _until_ready(self, poll_s: float = 5.0) -> None:
         """Warm-up answers must come from a ready graph (a sources-only answer is not cached)."""

@@ -15,18 +15,30 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from cluster.settings import Settings, get_settings
 from models.backend import GenerationChunk, GenerationRequest, LLMBackend, ModelInfo
 from models.errors import BackendUnavailable, ModelError
-from models.registry import BackendSpec, build_backend
+from models.registry import build_backend
+from models.specs import BackendEnv, BackendSpec
 
 log = logging.getLogger(__name__)
 SPEC = TypeAdapter(BackendSpec)
+
+
+def backend_env(settings: Settings) -> BackendEnv:
+    key = settings.openai_api_key
+    return BackendEnv(
+        models_dir=settings.models_dir,
+        openai_api_key=key.get_secret_value() if key else "",
+        openai_base_url=settings.openai_base_url,
+    )
 
 
 class LLMServer:
     def __init__(self, name: str, spec: dict[str, Any]) -> None:
         self.name = name
         self._spec: BackendSpec = SPEC.validate_python(spec)
+        self._env = backend_env(get_settings())
         self._backend: LLMBackend | None = None
         self._in_flight: dict[int, int] = {}  # id(backend) -> open streams
 
@@ -34,7 +46,7 @@ class LLMServer:
         merged = SPEC.validate_python({**self._spec.model_dump(), **config})
         if self._backend is not None and merged == self._spec:
             return
-        new_backend = await asyncio.to_thread(build_backend, merged)
+        new_backend = await asyncio.to_thread(build_backend, merged, self._env)
         await new_backend.check()
         old, self._backend, self._spec = self._backend, new_backend, merged
         log.info("%s now serves %s", self.name, new_backend.info)

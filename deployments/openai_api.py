@@ -16,8 +16,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from cluster.service import Answer, Query, TutorService
 from models.backend import ChatMessage
+from models.events import AnswerEvent, DoneEvent, ErrorEvent, TokenEvent
+from service.tutor_service import Answer, Query, TutorService
 
 ROUTED = "tutor"
 
@@ -52,28 +53,29 @@ def to_query(body: ChatBody) -> Query:
 def tutor_extra(answer: Answer) -> dict[str, Any]:
     done = answer.done
     return {
-        "sources": answer.sources,
-        "route": done.get("route"),
-        "status": done.get("status"),
-        "model_version": done.get("model_version"),
-        "request_id": done.get("request_id"),
+        "sources": [s.model_dump() for s in answer.sources],
+        "route": done.route if done else None,
+        "status": done.status if done else None,
+        "model_version": done.model_version if done else None,
+        "request_id": done.request_id if done else None,
     }
 
 
 def completion(answer: Answer, created: int) -> dict[str, Any]:
-    usage = answer.done.get("usage", {"prompt_tokens": 0, "completion_tokens": 0})
+    done = answer.done or DoneEvent()
+    usage = done.usage.model_dump()
     return {
-        "id": f"chatcmpl-{answer.done.get('request_id', '')}",
+        "id": f"chatcmpl-{done.request_id}",
         "object": "chat.completion",
         "created": created,
-        "model": answer.done.get("model_version") or ROUTED,
+        "model": done.model_version or ROUTED,
         "choices": [
             {
                 "index": 0,
                 "finish_reason": "stop",
                 "message": {
                     "role": "assistant",
-                    "content": answer.text or answer.done.get("message", ""),
+                    "content": answer.text or done.message,
                 },
             }
         ],
@@ -94,19 +96,20 @@ def chunk(created: int, delta: dict[str, str], finish: str | None, **extra: Any)
     return f"data: {json.dumps(body)}\n\n"
 
 
-async def stream_chunks(events: AsyncIterator[dict[str, Any]], created: int) -> AsyncIterator[str]:
+async def stream_chunks(events: AsyncIterator[AnswerEvent], created: int) -> AsyncIterator[str]:
     answer = Answer(session_id=None)
     yield chunk(created, {"role": "assistant"}, None)
     async for event in events:
         answer.absorb(event)
-        if event["type"] == "token":
-            yield chunk(created, {"content": event["text"]}, None)
-        elif event["type"] == "error":
+        if isinstance(event, TokenEvent):
+            yield chunk(created, {"content": event.text}, None)
+        elif isinstance(event, ErrorEvent):
             # OpenAI's streaming error shape: the client raises instead of returning a short text.
-            yield f"data: {json.dumps({'error': event['error']})}\n\n"
+            yield f"data: {json.dumps({'error': event.error.model_dump()})}\n\n"
             return
-    if answer.done.get("status") != "ok" and answer.done.get("message"):
-        yield chunk(created, {"content": answer.done["message"]}, None)
+    done = answer.done
+    if done is not None and done.status != "ok" and done.message:
+        yield chunk(created, {"content": done.message}, None)
     yield chunk(created, {}, "stop", tutor=tutor_extra(answer))
     yield "data: [DONE]\n\n"
 
@@ -139,13 +142,13 @@ def add_openai_routes(app: FastAPI, service: TutorService) -> None:
         async for event in prepend(first, events):
             answer.absorb(event)
         if answer.error is not None:
-            return JSONResponse({"error": answer.error}, 502)
+            return JSONResponse({"error": answer.error.model_dump()}, 502)
         return completion(answer, created)
 
 
 async def prepend(
-    first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
-) -> AsyncIterator[dict[str, Any]]:
+    first: AnswerEvent, rest: AsyncIterator[AnswerEvent]
+) -> AsyncIterator[AnswerEvent]:
     yield first
     async for event in rest:
         yield event

@@ -1,4 +1,4 @@
-"""Graph node: the router, holding `models.router.TutorRouter` over deployment handles."""
+"""Graph node: the router, holding `service.router.TutorRouter` over deployment handles."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 import redis.asyncio as aioredis
 from ray.serve.handle import DeploymentHandle
 
-from cluster.health import Probe, check_all
-from cluster.metrics import RayExporter, TutorMetrics
-from cluster.response_cache import MemoryResponseCache, RedisResponseCache
-from cluster.settings import Settings, get_settings
+from cluster.observability.health import Probe, check_all
+from cluster.observability.metrics import TutorMetrics
+from cluster.redis_client import configured_redis
+from cluster.settings import get_settings
 from deployments.handles import fanout_search, health_probe
+from deployments.ray_metrics import RayExporter
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import (
     STATE_CODE,
@@ -22,12 +23,13 @@ from models.breaker import (
     MemoryBreakerStore,
     RedisBreakerStore,
 )
-from models.cache import ResponseCache
-from models.router import QueryPlan, RouterConfig, TutorRouter
+from models.events import AnswerEvent
+from response_cache.stores import MemoryResponseCache, RedisResponseCache, ResponseCache
+from service.router import QueryPlan, RouterConfig, TutorRouter
 
 
 class HandleLLM:
-    """An LLM deployment seen through its handle, as `models.router.LLMClient`."""
+    """An LLM deployment seen through its handle, as `service.router.LLMClient`."""
 
     def __init__(self, handle: DeploymentHandle) -> None:
         self._handle = handle
@@ -41,12 +43,6 @@ class HandleLLM:
     def describe(self) -> Awaitable[ModelInfo]:
         info: Awaitable[ModelInfo] = self._handle.describe.remote()
         return info
-
-
-def redis_client(settings: Settings) -> aioredis.Redis | None:
-    if settings.redis_url is None:
-        return None
-    return aioredis.Redis.from_url(str(settings.redis_url), socket_timeout=2)
 
 
 def breaker_store(client: aioredis.Redis | None) -> BreakerStore:
@@ -68,7 +64,7 @@ class RouterServer:
         llms: dict[str, DeploymentHandle],
     ) -> None:
         retrieval = fanout_search(embedder, shards, reranker)
-        client = redis_client(get_settings())
+        client = configured_redis(get_settings())
         breakers = CircuitBreakers(breaker_store(client), BreakerConfig())
         self._metrics = TutorMetrics(RayExporter())
         self._router = TutorRouter(
@@ -94,7 +90,7 @@ class RouterServer:
     async def summarize(self, transcript: str) -> str:
         return await self._router.summarize(transcript)
 
-    async def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
+    async def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]:
         async for event in self._router.answer(plan):
             yield event
 

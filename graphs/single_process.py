@@ -8,20 +8,20 @@ from collections.abc import Awaitable
 
 from fastapi import FastAPI
 
-from cluster import health
-from cluster.metrics import PrometheusExporter, TutorMetrics
-from cluster.service import TutorService
-from cluster.sessions import MemorySessionStore, SessionStore
+from cluster.observability import health
+from cluster.observability.metrics import PrometheusExporter, TutorMetrics
+from conversation.sessions import MemorySessionStore, SessionStore
 from deployments.api import build_api
 from models.backend import LLMBackend
 from models.breaker import CircuitBreakers, MemoryBreakerStore
-from models.cache import ResponseCache
 from models.generation import LLMClient
-from models.router import RouterConfig, TutorRouter
+from response_cache.stores import ResponseCache
 from retrieval.embedder import Embedder, Vectors
 from retrieval.fanout import FanoutSearch, ShardSearch
 from retrieval.reranker import Reranker
 from retrieval.shard import Shard, ShardCandidates
+from service.router import RouterConfig, TutorRouter
+from service.tutor_service import TutorService
 
 
 def local_shard(shard: Shard) -> ShardSearch:

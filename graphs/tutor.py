@@ -26,7 +26,7 @@ from deployments.reranker import RerankerServer
 from deployments.retriever import RetrieverShardServer
 from deployments.router import RouterServer
 from models.prepare import MODEL_NAME
-from models.registry import BackendSpec, OpenAISpec, VLLMSpec
+from models.specs import BackendSpec, OpenAISpec, VLLMSpec
 from retrieval.embedder import embedder_name
 
 LOCAL_MODEL = MODEL_NAME

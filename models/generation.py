@@ -7,16 +7,18 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import CircuitBreakers
 from models.errors import ModelError, StreamInterrupted
+from models.events import Attempt, ErrorEvent, ServedEvent, TokenEvent, Usage, error_event
 from models.resilience import Deadline, RetryPolicy, close_quietly, open_stream
 
 log = logging.getLogger(__name__)
+ChainEvent = TokenEvent | ErrorEvent | ServedEvent
 
 
 class LLMClient(Protocol):
@@ -40,17 +42,7 @@ class Price(BaseModel):
 class CallObserver(Protocol):
     """Told about every backend call (metrics); the router's replica supplies one."""
 
-    def backend_call(
-        self, backend: str, outcome: str, latency_s: float, usage: dict[str, int]
-    ) -> None: ...
-
-
-@dataclass
-class Attempt:
-    backend: str
-    outcome: str  # ok | skipped_open | failed | interrupted
-    error: str = ""
-    retries: int = 0
+    def backend_call(self, backend: str, outcome: str, latency_s: float, usage: Usage) -> None: ...
 
 
 @dataclass
@@ -58,18 +50,12 @@ class Generation:
     """What one answer's generation went through, reported in its `done` event."""
 
     attempts: list[Attempt] = field(default_factory=list)
-    usage: dict[str, int] = field(
-        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0}
-    )
+    usage: Usage = field(default_factory=Usage)
     first_token_ms: float | None = None
 
     @property
     def fallbacks(self) -> int:
         return sum(1 for a in self.attempts if a.outcome != "ok")
-
-
-def error_event(kind: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": kind, "message": message}}
 
 
 class ChainRunner:
@@ -89,7 +75,7 @@ class ChainRunner:
 
     async def run(
         self, chain: list[str], request: GenerationRequest, deadline: Deadline, gen: Generation
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[ChainEvent]:
         """Token events from the first backend that answers; a `served` event naming it
         last. Nothing but an `error` event if a stream breaks after its first token."""
         for backend in chain:
@@ -103,7 +89,7 @@ class ChainRunner:
 
     async def _try(
         self, backend: str, request: GenerationRequest, deadline: Deadline, gen: Generation
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[ChainEvent]:
         attempt = Attempt(backend, "failed")
         gen.attempts.append(attempt)
         start = self.clock()
@@ -118,7 +104,7 @@ class ChainRunner:
             )
         except ModelError as error:
             attempt.error = f"{type(error).__name__}: {error}"
-            await self._finish(backend, attempt, start, {})
+            await self._finish(backend, attempt, start, Usage())
             return
         async for event in self._relay(backend, first, rest, attempt, start, gen):
             yield event
@@ -131,43 +117,40 @@ class ChainRunner:
         attempt: Attempt,
         start: float,
         gen: Generation,
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[ChainEvent]:
         chunk, final = first, None
         try:
             while chunk is not None:
                 if chunk.text:
                     if gen.first_token_ms is None:
                         gen.first_token_ms = round((self.clock() - start) * 1000, 2)
-                    yield {"type": "token", "text": chunk.text}
+                    yield TokenEvent(text=chunk.text)
                 if chunk.finish_reason is not None:
                     final = chunk
-                    gen.usage = {
-                        "prompt_tokens": chunk.prompt_tokens,
-                        "completion_tokens": chunk.completion_tokens,
-                    }
+                    gen.usage = Usage(
+                        prompt_tokens=chunk.prompt_tokens, completion_tokens=chunk.completion_tokens
+                    )
                 chunk = await anext(rest, None)
         except ModelError as error:
             attempt.outcome, attempt.error = "interrupted", f"{type(error).__name__}: {error}"
-            await self._finish(backend, attempt, start, {})
+            await self._finish(backend, attempt, start, Usage())
             await close_quietly(rest)
             kind = "stream_interrupted" if isinstance(error, StreamInterrupted) else "model_error"
             yield error_event(kind, f"the answer from {backend} broke off: {error}")
             return
         attempt.outcome = "ok"
         await self._finish(backend, attempt, start, gen.usage)
-        yield {"type": "served", "backend": backend, **await self._who(backend, final)}
+        yield await self._who(backend, final)
 
-    async def _who(self, backend: str, final: GenerationChunk | None) -> dict[str, str]:
+    async def _who(self, backend: str, final: GenerationChunk | None) -> ServedEvent:
         """The model that generated: as the final chunk names it (a server that swaps models
         mid-flight says which engine answered), else as the backend describes itself now."""
         if final is not None and final.version is not None:
-            return {"model": final.model or backend, "version": final.version}
+            return ServedEvent(backend=backend, model=final.model or backend, version=final.version)
         info = await self.llms[backend].describe()
-        return {"model": info.model, "version": info.version}
+        return ServedEvent(backend=backend, model=info.model, version=info.version)
 
-    async def _finish(
-        self, backend: str, attempt: Attempt, start: float, usage: dict[str, int]
-    ) -> None:
+    async def _finish(self, backend: str, attempt: Attempt, start: float, usage: Usage) -> None:
         await self.breakers.record(backend, attempt.outcome == "ok")
         if attempt.outcome != "ok":
             log.warning("backend %s %s: %s", backend, attempt.outcome, attempt.error)

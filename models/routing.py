@@ -76,3 +76,18 @@ class RoutePolicy(BaseModel):
         available = set(deployed)
         chain = [b for b in self.routes.get(query_class, self.default) if b in available]
         return chain or [b for b in self.default if b in available]
+
+
+@dataclass(frozen=True)
+class RouteChoice:
+    """Where one question goes: its class, the rule that decided, its A/B arm (or ""), and the
+    backends to try in order."""
+
+    query_class: QueryClass
+    rule: str
+    arm: str
+    chain: list[str]
+
+    def route(self, backend: str | None) -> str:
+        """The answer's `route`: the rule and the backend that answered (or the fallback)."""
+        return f"{self.rule}->{backend or 'sources-only'}"

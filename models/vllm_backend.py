@@ -16,7 +16,7 @@ from typing import Any
 
 from models.backend import GenerationChunk, GenerationRequest, LLMBackend, ModelInfo
 from models.errors import BackendUnavailable, RequestRejected
-from models.registry import VLLMSpec
+from models.specs import VLLMSpec
 
 # No telemetry and no hub (neither is reachable). In-process engine core: inside a Ray actor
 # vLLM must spawn its engine process, which re-imports torch; running the model in that one
@@ -35,14 +35,10 @@ def has_cuda() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def resolve_model_dir(model_dir: str) -> Path:
+def resolve_model_dir(model_dir: str, models_dir: Path) -> Path:
     """A relative model directory is relative to $DATA_DIR/models (where `prepare` writes)."""
     path = Path(model_dir)
-    if path.is_absolute():
-        return path
-    from cluster.settings import get_settings
-
-    return get_settings().models_dir / path
+    return path if path.is_absolute() else models_dir / path
 
 
 def manifest_version(model_dir: Path) -> str:
@@ -80,13 +76,13 @@ class VLLMBackend(LLMBackend):
         self.info = info
 
     @classmethod
-    def from_spec(cls, spec: VLLMSpec) -> VLLMBackend:
+    def from_spec(cls, spec: VLLMSpec, models_dir: Path) -> VLLMBackend:
         """Build the engine (tens of seconds on CPU: call it off the event loop)."""
         for key, value in ENGINE_ENV.items():
             os.environ.setdefault(key, value)
         from vllm.v1.engine.async_llm import AsyncLLM
 
-        model_dir = resolve_model_dir(spec.model_dir)
+        model_dir = resolve_model_dir(spec.model_dir, models_dir)
         if not (model_dir / "config.json").is_file():
             raise BackendUnavailable(f"{model_dir} is not a prepared model (tutor models prepare)")
         engine = AsyncLLM.from_engine_args(engine_args(spec, model_dir, has_cuda()))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cluster.errors import DependencyDown
-from cluster.sessions import Change, MemorySessionStore, Session
+from conversation.errors import SessionStoreDown
+from conversation.sessions import Change, MemorySessionStore, Session
 
 
 class SwitchableStore:
@@ -19,7 +19,7 @@ class SwitchableStore:
 
     def _check(self) -> None:
         if not self.up:
-            raise DependencyDown("redis", "connection refused (switched off)")
+            raise SessionStoreDown("redis", "connection refused (switched off)")
 
     async def create(self, user_id: str, profile: dict[str, Any]) -> Session:
         self._check()

@@ -18,10 +18,10 @@ from graphs.single_process import local_router
 from models.backend import ChatMessage, GenerationRequest, complete
 from models.breaker import BreakerConfig, CircuitBreakers, RedisBreakerStore
 from models.openai_backend import OpenAIBackend
-from models.router import QueryPlan, RouterConfig, TutorRouter
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
+from service.router import QueryPlan, RouterConfig, TutorRouter
 from tests.conftest import ROOT
 from tests.fakes.hashing_embedder import HashingEmbedder
 from tests.fakes.openai_server import FaultServer
@@ -103,7 +103,8 @@ def router_for(shards: dict[str, Any], backends: dict[str, Any], **config: Any) 
 
 
 async def answer(router: TutorRouter, question: str = "atomic number of carbon") -> dict[str, Any]:
-    events = [e async for e in router.answer(QueryPlan(question=question, request_id="r1"))]
+    plan = QueryPlan(question=question, request_id="r1")
+    events = [e.model_dump() async for e in router.answer(plan)]  # as a client reads them
     done = next((e for e in events if e["type"] == "done"), {})
     errors = [e for e in events if e["type"] == "error"]
     text = "".join(e["text"] for e in events if e["type"] == "token")

@@ -23,7 +23,7 @@ import pytest
 import ray
 from ray import serve
 
-from cluster.migrate import migrate
+from cluster.storage.migrate import migrate
 from graphs.tutor import TutorAppArgs, build_app
 from retrieval.store import ShardStore
 from tests.conftest import ROOT, run_tutor, shared_corpus

@@ -6,9 +6,9 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from cluster.db import RequestLog, RequestLogRow, UserProfile, Users, open_pool
 from cluster.errors import UserNotFound
-from cluster.migrate import migrate, migration_files
+from cluster.storage.db import RequestLog, RequestLogRow, UserProfile, Users, open_pool
+from cluster.storage.migrate import migrate, migration_files
 
 
 @pytest.fixture(scope="module")

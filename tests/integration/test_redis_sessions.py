@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from cluster.errors import SessionNotFound
-from cluster.sessions import RedisSessionStore, Turn, with_turns
+from cluster.redis_client import redis_client
+from conversation.errors import SessionNotFound
+from conversation.sessions import RedisSessionStore, Turn, with_turns
 
 StoreFactory = Callable[..., RedisSessionStore]
 
@@ -21,7 +22,7 @@ async def stores(redis_url: str) -> AsyncIterator[StoreFactory]:
     opened: list[RedisSessionStore] = []
 
     def make(ttl_s: int = 60) -> RedisSessionStore:
-        opened.append(RedisSessionStore.from_url(redis_url, ttl_s, prefix))
+        opened.append(RedisSessionStore(redis_client(redis_url), ttl_s, prefix))
         return opened[-1]
 
     yield make

@@ -9,11 +9,12 @@ import pytest
 import redis
 from psycopg_pool import AsyncConnectionPool
 
-from cluster import warmup
-from cluster.db import RequestLog, RequestLogRow, open_pool
-from cluster.migrate import migrate
-from cluster.response_cache import MemoryResponseCache
+from cluster.redis_client import redis_client
+from cluster.storage.db import RequestLog, RequestLogRow, most_asked, open_pool
+from cluster.storage.migrate import migrate
 from graphs.single_process import local_api, local_router
+from response_cache import warmup
+from response_cache.stores import MemoryResponseCache
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
@@ -55,7 +56,7 @@ async def test_the_most_asked_questions_come_first_and_warmups_do_not_count(pool
         + [("What is tin?", "query")]
         + [("What is lead?", "warmup")] * 5,
     )
-    assert await warmup.most_asked(pool, 5) == ["What is gold?", "What is tin?"]
+    assert await most_asked(pool, 5) == ["What is gold?", "What is tin?"]
 
 
 async def test_warm_up_fills_the_cache(pool, chemistry_docs):
@@ -68,17 +69,22 @@ async def test_warm_up_fills_the_cache(pool, chemistry_docs):
     _, service = local_api(router)
     await service.ask_all("What is gold?")  # a first answer teaches the router the index epochs
     await log_questions(pool, [("What is tin?", "query")] * 2)
-    assert await warmup.warm_up(service, await warmup.most_asked(pool, 5)) == 1
+    assert await warmup.warm_up(service, await most_asked(pool, 5)) == 1
     calls = len(backend.requests)
     answer = await service.ask_all("What is tin?")
-    assert answer.done["cache"]["hit"] and len(backend.requests) == calls
+    assert answer.done is not None and answer.done.cache.hit and len(backend.requests) == calls
 
 
 def test_only_one_replica_takes_the_warm_up(redis_url: str):
     redis.Redis.from_url(redis_url).delete(warmup.LOCK)
 
     async def both() -> list[bool]:
-        return [await warmup.claim(redis_url), await warmup.claim(redis_url)]
+        clients = [redis_client(redis_url) for _ in range(2)]  # as two replicas hold them
+        try:
+            return [await warmup.claim(client) for client in clients]
+        finally:
+            for client in clients:
+                await client.aclose()
 
     assert asyncio.run(both()) == [True, False]
     redis.Redis.from_url(redis_url).delete(warmup.LOCK)

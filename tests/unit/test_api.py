@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from graphs.single_process import local_api, local_router
-from models.router import RouterConfig
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
+from service.router import RouterConfig
 from tests.fakes.hashing_embedder import HashingEmbedder
 from tests.fakes.llm import EchoSourceBackend
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.cache import CacheEntry, admissible, exact_key, is_personal, key_terms
+from response_cache.rules import CacheEntry, admissible, exact_key, is_personal, key_terms
 
 CONTEXT = ("chemistry", 8, "smollm2@1", "chemistry:e1")
 

@@ -11,8 +11,8 @@ import yaml
 
 from deployments.retriever import ShardConfig
 from graphs.tutor import TutorAppArgs, node_names
-from models.registry import VLLMSpec
-from models.router import RouterConfig
+from models.specs import VLLMSpec
+from service.router import RouterConfig
 from tests.conftest import ROOT
 
 CONFIGS = ["serve_config.yaml", "serve_config.gpu.yaml"]

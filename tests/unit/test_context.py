@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.context import approximate_counter, refers_back, sliding_window, standalone
-from cluster.sessions import Session, Turn
+from conversation.context import approximate_counter, refers_back, sliding_window, standalone
+from conversation.sessions import Session, Turn
 
 
 def session_after(question: str, topic: str) -> Session:

@@ -5,7 +5,8 @@ import pickle
 
 import pytest
 
-from cluster.errors import DependencyDown, SessionForbidden, SessionNotFound, UserNotFound
+from cluster.errors import DependencyDown, UserNotFound
+from conversation.errors import SessionForbidden, SessionNotFound, SessionStoreDown
 from models.errors import (
     RateLimited,
     RequestRejected,
@@ -28,7 +29,8 @@ ERRORS = [
     SessionNotFound("x" * 32),
     SessionForbidden("x" * 32),
     UserNotFound("amina"),
-    DependencyDown("redis", "refused"),
+    DependencyDown("database", "refused"),
+    SessionStoreDown("redis", "refused"),
 ]
 
 

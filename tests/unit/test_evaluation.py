@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from cluster.eval_command import check_modes, format_table, parse_params
+from cluster.cli.evaluate import check_modes, format_table, parse_params
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.evaluation import (

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from cluster.response_cache import MemoryResponseCache
 from graphs.single_process import local_api, local_router
-from models.router import RouterConfig
+from response_cache.stores import MemoryResponseCache
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
+from service.router import RouterConfig
 from tests.fakes.hashing_embedder import HashingEmbedder
 from tests.fakes.llm import EchoSourceBackend
 

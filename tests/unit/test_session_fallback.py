@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.errors import DependencyDown
-from cluster.session_fallback import FallbackSessionStore
-from cluster.sessions import Turn, with_turns
+from conversation.errors import SessionStoreDown
+from conversation.fallback import FallbackSessionStore
+from conversation.sessions import Turn, with_turns
 from tests.fakes.switchable_store import SwitchableStore
 
 
@@ -56,7 +56,7 @@ async def test_ending_a_redis_session_during_the_outage_is_refused_not_lost(part
     primary, _, store = parts
     session = await store.create("amina", {})
     primary.up = False
-    with pytest.raises(DependencyDown):
+    with pytest.raises(SessionStoreDown):
         await store.end(session.id)
     primary.up = True
     assert await primary.data.get(session.id) is not None

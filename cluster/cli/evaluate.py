@@ -9,7 +9,7 @@ from typing import get_args
 
 import typer
 
-from cluster.search_command import open_retriever
+from cluster.cli.search import open_retriever
 from retrieval.evaluation import ModeReport, evaluate, read_cases
 from retrieval.fusion import SearchMode
 from retrieval.pipeline import SearchParams

@@ -1,5 +1,5 @@
 """Response caching rules: what an answer is keyed on, when a similar question may reuse it,
-how long it lives, and what is never cached. Storage is behind the `ResponseCache` protocol.
+how long it lives, and what is never cached. Storage is behind `stores.ResponseCache`.
 
 A semantic hit must agree with the question on subject and on its key terms: a different
 number, name or term ("noun" vs "pronoun", carbon vs oxygen) is a miss however close the
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.embedder import Vectors
+from models.events import DoneEvent, Source
 from retrieval.keyword import tokenize
 from retrieval.preprocess import keyword_form, normalise
 
@@ -68,38 +67,17 @@ class CacheEntry(BaseModel):
     curriculum: str
     query_class: str
     answer: str
-    sources: list[dict[str, Any]]
-    done: dict[str, Any]
+    sources: list[Source]
+    done: DoneEvent
     ttl_s: int
 
     @property
     def doc_ids(self) -> list[str]:
-        return [s["id"] for s in self.sources]
+        return [s.id for s in self.sources]
 
     @property
     def subjects(self) -> set[str]:
-        return {s["subject"] for s in self.sources}
-
-
-class ResponseCache(Protocol):
-    """Shared answers. `exact` is a key lookup; `similar` returns stored entries whose question
-    embedding is nearest to `vector`, with their cosine similarity, best first. `put` stores an
-    entry for its TTL (tagged with its sources' document ids); `drop_documents` removes every
-    entry that cited one of `doc_ids`, `drop_subjects` every entry citing a subject's
-    documents (a full rebuild), each returning how many. Failures of the store raise; the
-    caller treats them as a miss."""
-
-    kind: str
-
-    async def exact(self, key: str) -> CacheEntry | None: ...
-
-    async def similar(self, vector: Vectors, k: int) -> list[tuple[CacheEntry, float]]: ...
-
-    async def put(self, entry: CacheEntry, vector: Vectors | None) -> None: ...
-
-    async def drop_documents(self, doc_ids: set[str]) -> int: ...
-
-    async def drop_subjects(self, subjects: set[str]) -> int: ...
+        return {s.subject for s in self.sources}
 
 
 def key_terms(question: str) -> frozenset[str]:

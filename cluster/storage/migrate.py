@@ -1,4 +1,4 @@
-"""Plain-SQL migrations: files in cluster/migrations/ applied once each, in name order."""
+"""Plain-SQL migrations: files in cluster/storage/migrations/ applied once each, in name order."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ LOCK_KEY = 73_126_001
 
 
 def migration_files() -> list[Path]:
-    folder = resources.files("cluster") / "migrations"
+    folder = resources.files("cluster.storage") / "migrations"
     return sorted((Path(str(p)) for p in folder.iterdir() if p.name.endswith(".sql")), key=str)
 
 

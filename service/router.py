@@ -1,20 +1,15 @@
 """The tutor's router: retrieve, classify, pick a backend chain (policy or A/B arm), generate.
 
 Plain Python over injected services (deployment handles in the graph, local objects in one
-process). Every answer is a stream of events, relayed as server-sent events or collected:
-    {"type": "sources", "sources": [...], "degraded": [...]}
-    {"type": "token", "text": "..."}                       zero or more
-    {"type": "error", "error": {"type", "message"}}        the stream broke after tokens; last
-    {"type": "done", "status": "ok" | "degraded", "message", "model", "model_version",
-     "backend", "route", "query_class", "arm", "request_id", "attempts", "fallbacks",
-     "usage", "cost_usd", "timings_ms"}
+process). Every answer is a stream of `models.events.AnswerEvent`s (sources, tokens, then done
+or an error), relayed as server-sent events or collected.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,14 +17,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.backend import ChatMessage, GenerationRequest
 from models.breaker import BreakerConfig, CircuitBreakers
 from models.breaker import State as BreakerState
-from models.cache import CacheConfig, ResponseCache, is_personal
-from models.cached_answers import CacheContext, CachedAnswers, CacheObserver, replay
 from models.errors import UnknownBackendError
+from models.events import (
+    AnswerEvent,
+    CacheInfo,
+    DoneEvent,
+    ErrorEvent,
+    ServedEvent,
+    Source,
+    SourcesEvent,
+    TokenEvent,
+)
 from models.experiments import Experiment, assign
 from models.generation import CallObserver, ChainRunner, Generation, LLMClient, Price
 from models.prompts import SourceText, build_messages
 from models.resilience import Deadline, RetryPolicy
-from models.routing import RoutePolicy, classify
+from models.routing import RouteChoice, RoutePolicy, classify
+from response_cache.lookup import CacheContext, CachedAnswers, CacheObserver, replay
+from response_cache.rules import CacheConfig, is_personal
+from response_cache.stores import ResponseCache
 from retrieval.fanout import FanoutSearch, SearchOutcome, elapsed_ms
 from retrieval.pipeline import SearchParams, select_subjects
 from retrieval.shard import Hit
@@ -90,8 +96,8 @@ class RouterObserver(CallObserver, CacheObserver, Protocol):
     """What the router reports: backend calls and cache lookups (metrics)."""
 
 
-def source_json(hit: Hit) -> dict[str, Any]:
-    return {"id": hit.doc_id, "title": hit.title, "subject": hit.subject, "score": hit.score}
+def source_of(hit: Hit) -> Source:
+    return Source(id=hit.doc_id, title=hit.title, subject=hit.subject, score=hit.score)
 
 
 class TutorRouter:
@@ -128,25 +134,18 @@ class TutorRouter:
     async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
         return await self.retrieval.search(question, subject, k, self.config.search)
 
-    def choose(
-        self, question: str, user_key: str, backend: str | None = None
-    ) -> tuple[str, str, str, list[str]]:
-        """(query class, rule, A/B arm, backend chain) for a question."""
+    def choose(self, question: str, user_key: str, backend: str | None = None) -> RouteChoice:
         decision = classify(question)
         if backend is not None:
             if backend not in self.llms:
                 raise UnknownBackendError(backend, list(self.llms))
-            return decision.query_class, "requested", "", [backend]
+            return RouteChoice(decision.query_class, "requested", "", [backend])
         policy, arm = self.config.policy, ""
         if self.config.experiment is not None and user_key:
             arm = assign(self.config.experiment, user_key)
             policy = self.config.experiment.arms[arm].policy
-        return (
-            decision.query_class,
-            decision.rule,
-            arm,
-            policy.chain(decision.query_class, self.llms),
-        )
+        chain = policy.chain(decision.query_class, self.llms)
+        return RouteChoice(decision.query_class, decision.rule, arm, chain)
 
     async def summarize(self, transcript: str) -> str:
         """A short summary of conversation turns by the cheap tier (the simple-factual chain);
@@ -158,13 +157,13 @@ class TutorRouter:
         )
         runner = ChainRunner(self.llms, self.breakers, self.config.retry, self.observer)
         events = runner.run(chain, request, Deadline.after(30), Generation())
-        return "".join([e["text"] async for e in events if e["type"] == "token"]).strip()
+        return "".join([e.text async for e in events if isinstance(e, TokenEvent)]).strip()
 
     async def models(self) -> list[dict[str, str]]:
         infos = [(name, await client.describe()) for name, client in self.llms.items()]
         return [{"id": name, "model": i.model, "version": i.version} for name, i in infos]
 
-    async def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]:
+    async def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]:
         start = time.perf_counter()
         choice = self.choose(plan.question, plan.user_key, plan.backend)  # errors before events
         context = await self._cache_context(plan, choice)
@@ -188,40 +187,34 @@ class TutorRouter:
         self,
         plan: QueryPlan,
         outcome: SearchOutcome,
-        choice: tuple[str, str, str, list[str]],
+        choice: RouteChoice,
         vector: Any,
-    ) -> AsyncIterator[dict[str, Any]]:
-        sources = [source_json(h) for h in outcome.hits]
-        yield {"type": "sources", "sources": sources, "degraded": outcome.degraded}
+    ) -> AsyncIterator[AnswerEvent]:
+        sources = [source_of(h) for h in outcome.hits]
+        yield SourcesEvent(sources=sources, degraded=outcome.degraded)
         parts: list[str] = []
-        done: dict[str, Any] = {}
         async for event in self._generate(plan, outcome, choice):
-            if event["type"] == "token":
-                parts.append(event["text"])
-            if event["type"] == "error":
-                yield event
-                return  # a broken answer is never cached
-            if event["type"] == "done":
-                done = event
             yield event
-        await self._remember(plan, choice, sources, "".join(parts), done, vector)
+            if isinstance(event, TokenEvent):
+                parts.append(event.text)
+            elif isinstance(event, ErrorEvent):
+                return  # a broken answer is never cached
+            else:
+                await self._remember(plan, choice, sources, "".join(parts), event, vector)
 
-    async def _cache_context(
-        self, plan: QueryPlan, choice: tuple[str, str, str, list[str]]
-    ) -> CacheContext | None:
+    async def _cache_context(self, plan: QueryPlan, choice: RouteChoice) -> CacheContext | None:
         """The key context when this answer may come from (or go to) the cache."""
-        query_class, _, _, chain = choice
         cached = self.cached
-        if cached is None or not cached.config.enabled or not plan.cacheable or not chain:
+        if cached is None or not cached.config.enabled or not plan.cacheable or not choice.chain:
             return None
-        if is_personal(plan.question) or query_class not in cached.config.ttl_s:
+        if is_personal(plan.question) or choice.query_class not in cached.config.ttl_s:
             return None
         curriculum = cached.curriculum(select_subjects(plan.subject, self.retrieval.subjects))
         if curriculum is None:
             return None  # index epochs not known fresh: search first, cache from then on
-        version = await cached.model_version(chain[0])
+        version = await cached.model_version(choice.chain[0])
         return CacheContext(
-            plan.question, plan.subject, plan.class_level, version, curriculum, query_class
+            plan.question, plan.subject, plan.class_level, version, curriculum, choice.query_class
         )
 
     def _learn_epochs(self, outcome: SearchOutcome) -> None:
@@ -237,16 +230,16 @@ class TutorRouter:
     async def _remember(
         self,
         plan: QueryPlan,
-        choice: tuple[str, str, str, list[str]],
-        sources: list[dict[str, Any]],
+        choice: RouteChoice,
+        sources: list[Source],
         answer: str,
-        done: dict[str, Any],
+        done: DoneEvent,
         vector: Any,
     ) -> None:
-        if self.cached is None or done.get("status") != "ok" or not answer.strip():
+        if self.cached is None or done.status != "ok" or not answer.strip():
             return
         context = await self._cache_context(plan, choice)
-        if context is not None and context.model_version == done.get("model_version"):
+        if context is not None and context.model_version == done.model_version:
             await self.cached.store(context, answer, sources, done, vector)
 
     def _request(self, plan: QueryPlan, outcome: SearchOutcome) -> GenerationRequest:
@@ -261,57 +254,54 @@ class TutorRouter:
         )
 
     async def _generate(
-        self, plan: QueryPlan, outcome: SearchOutcome, choice: tuple[str, str, str, list[str]]
-    ) -> AsyncIterator[dict[str, Any]]:
-        query_class, rule, arm, chain = choice
+        self, plan: QueryPlan, outcome: SearchOutcome, choice: RouteChoice
+    ) -> AsyncIterator[TokenEvent | ErrorEvent | DoneEvent]:
         runner = ChainRunner(self.llms, self.breakers, self.config.retry, self.observer)
         gen = Generation()
-        served: dict[str, Any] = {}
+        served: ServedEvent | None = None
         deadline = Deadline.after(self.config.generation.deadline_s)
         start = time.perf_counter()
-        async for event in runner.run(chain, self._request(plan, outcome), deadline, gen):
-            if event["type"] == "served":
+        async for event in runner.run(choice.chain, self._request(plan, outcome), deadline, gen):
+            if isinstance(event, ServedEvent):
                 served = event
-            elif event["type"] == "error":
-                yield event
+                continue
+            yield event
+            if isinstance(event, ErrorEvent):
                 return  # tokens were sent: the answer stays visibly broken, not silently short
-            else:
-                yield event
         outcome.timings_ms["generate"] = elapsed_ms(start)
-        yield self._done(plan, outcome, gen, served, (query_class, rule, arm))
+        yield self._done(plan, outcome, gen, served, choice)
 
     def _done(
         self,
         plan: QueryPlan,
         outcome: SearchOutcome,
         gen: Generation,
-        served: dict[str, Any],
-        choice: tuple[str, str, str],
-    ) -> dict[str, Any]:
-        query_class, rule, arm = choice
-        backend = served.get("backend")
+        served: ServedEvent | None,
+        choice: RouteChoice,
+    ) -> DoneEvent:
+        backend = served.backend if served else None
         price = self.config.prices.get(backend or "", Price())
         timings = {**outcome.timings_ms}
         if gen.first_token_ms is not None:
             timings["first_token"] = gen.first_token_ms
-        return {
-            "type": "done",
-            "status": "ok" if backend else "degraded",
-            "message": "" if backend else ALL_DOWN,
-            "model": served.get("model"),
-            "model_version": served.get("version"),
-            "backend": backend,
-            "route": f"{rule}->{backend or 'sources-only'}",
-            "query_class": query_class,
-            "arm": arm,
-            "request_id": plan.request_id,
-            "attempts": [asdict(a) for a in gen.attempts],
-            "fallbacks": gen.fallbacks,
-            "usage": gen.usage,
-            "cost_usd": price.cost(gen.usage["prompt_tokens"], gen.usage["completion_tokens"]),
-            "cache": {"hit": False},
-            "timings_ms": timings,
-        }
+        usage = gen.usage
+        return DoneEvent(
+            status="ok" if backend else "degraded",
+            message="" if backend else ALL_DOWN,
+            model=served.model if served else None,
+            model_version=served.version if served else None,
+            backend=backend,
+            route=choice.route(backend),
+            query_class=choice.query_class,
+            arm=choice.arm,
+            request_id=plan.request_id,
+            attempts=gen.attempts,
+            fallbacks=gen.fallbacks,
+            usage=usage,
+            cost_usd=price.cost(usage.prompt_tokens, usage.completion_tokens),
+            cache=CacheInfo(hit=False),
+            timings_ms=timings,
+        )
 
     async def breaker_states(self) -> dict[str, BreakerState]:
         return {name: await self.breakers.state(name) for name in self.llms}

@@ -10,7 +10,7 @@ from typing import Any
 
 import ray
 
-from cluster.sessions import Change, MemorySessionStore, Session
+from conversation.sessions import Change, MemorySessionStore, Session
 
 ACTOR_NAME = "tutor-session-store"
 NAMESPACE = "tutor"

@@ -10,9 +10,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Literal, Protocol
 
-from models.cache import CacheConfig, CacheEntry, ResponseCache, admissible, exact_key, key_terms
+from models.events import AnswerEvent, CacheInfo, DoneEvent, Source, SourcesEvent, TokenEvent, Usage
+from response_cache.rules import CacheConfig, CacheEntry, admissible, exact_key, key_terms
+from response_cache.stores import ResponseCache
 from retrieval.embedder import Vectors
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ class CacheContext:
 @dataclass(frozen=True)
 class Hit:
     entry: CacheEntry
-    kind: str  # exact | semantic
+    kind: Literal["exact", "semantic"]
     similarity: float
 
 
@@ -134,8 +136,8 @@ class CachedAnswers:
         self,
         context: CacheContext,
         answer: str,
-        sources: list[dict[str, Any]],
-        done: dict[str, Any],
+        sources: list[Source],
+        done: DoneEvent,
         vector: Vectors | None,
     ) -> None:
         ttl = self.config.ttl_s.get(context.query_class)
@@ -161,22 +163,19 @@ class CachedAnswers:
             log.warning("response cache store failed: %s", error)
 
 
-def replay(hit: Hit, request_id: str, elapsed_ms: float) -> list[dict[str, Any]]:
+def replay(hit: Hit, request_id: str, elapsed_ms: float) -> list[AnswerEvent]:
     """A cached answer as the events of a live one, marked as a hit and costing nothing."""
     entry = hit.entry
-    cache = {"hit": True, "kind": hit.kind, "similarity": round(hit.similarity, 4)}
-    done = {
-        **entry.done,
-        "request_id": request_id,
-        "cache": cache,
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0},
-        "cost_usd": 0.0,
-        "fallbacks": 0,
-        "attempts": [],
-        "timings_ms": {"cache": round(elapsed_ms, 2)},
-    }
-    return [
-        {"type": "sources", "sources": entry.sources, "degraded": []},
-        {"type": "token", "text": entry.answer},
-        done,
-    ]
+    cache = CacheInfo(hit=True, kind=hit.kind, similarity=round(hit.similarity, 4))
+    done = entry.done.model_copy(
+        update={
+            "request_id": request_id,
+            "cache": cache,
+            "usage": Usage(),
+            "cost_usd": 0.0,
+            "fallbacks": 0,
+            "attempts": [],
+            "timings_ms": {"cache": round(elapsed_ms, 2)},
+        }
+    )
+    return [SourcesEvent(sources=entry.sources), TokenEvent(text=entry.answer), done]

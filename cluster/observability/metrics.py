@@ -1,4 +1,5 @@
-"""Application metrics: one table of definitions, two exporters.
+"""Application metrics: one table of definitions, two exporters (prometheus-client here, Ray's
+in `deployments/ray_metrics.py`).
 
 In the Serve graph they are Ray metrics (`ray.util.metrics`): every replica reports to its node's
 metrics agent, which Prometheus scrapes (and `/metrics` relays as `ray_tutor_*`), so counts add
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import Any, Literal, Protocol
 
 import prometheus_client as prom
+
+from models.events import DoneEvent, Usage
 
 Kind = Literal["counter", "histogram", "gauge"]
 LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -76,33 +79,6 @@ class PrometheusExporter:
         return prom.generate_latest(self.registry).decode()
 
 
-class RayExporter:
-    def __init__(self) -> None:
-        from ray.util import metrics
-
-        self._metrics: dict[str, Any] = {}
-        for name, (kind, text, labels) in DEFINITIONS.items():
-            if kind == "counter":
-                self._metrics[name] = metrics.Counter(f"{name}_total", text, tag_keys=labels)
-            elif kind == "gauge":
-                self._metrics[name] = metrics.Gauge(name, text, tag_keys=labels)
-            else:
-                self._metrics[name] = metrics.Histogram(
-                    name, text, boundaries=LATENCY_BUCKETS, tag_keys=labels
-                )
-
-    def record(self, name: str, value: float, labels: dict[str, str]) -> None:
-        metric = self._metrics[name]
-        kind = DEFINITIONS[name][0]
-        if kind == "counter":
-            if value > 0:
-                metric.inc(value, labels)
-        elif kind == "gauge":
-            metric.set(value, labels)
-        else:
-            metric.observe(value, labels)
-
-
 class TutorMetrics:
     """What the ingress and the router record, in the exporter they were given."""
 
@@ -117,29 +93,23 @@ class TutorMetrics:
             "tutor_request_latency_seconds", latency_s, {"endpoint": endpoint, "arm": arm}
         )
 
-    def answered(self, done: dict[str, Any]) -> None:
-        """Tokens, cost and fallbacks of one answer (its router `done` event)."""
-        model, arm = str(done.get("model_version")), str(done.get("arm", ""))
-        usage = done.get("usage", {})
+    def answered(self, done: DoneEvent) -> None:
+        """Tokens, cost and fallbacks of one answer (its router `DoneEvent`)."""
+        model, arm = str(done.model_version), done.arm
+        usage = done.usage
         self.exporter.record(
-            "tutor_model_tokens", usage.get("prompt_tokens", 0), {"model": model, "direction": "in"}
+            "tutor_model_tokens", usage.prompt_tokens, {"model": model, "direction": "in"}
         )
         self.exporter.record(
-            "tutor_model_tokens",
-            usage.get("completion_tokens", 0),
-            {"model": model, "direction": "out"},
+            "tutor_model_tokens", usage.completion_tokens, {"model": model, "direction": "out"}
         )
-        self.exporter.record(
-            "tutor_cost_usd", done.get("cost_usd", 0.0), {"model": model, "arm": arm}
-        )
-        self.exporter.record("tutor_fallbacks", done.get("fallbacks", 0), {"arm": arm})
+        self.exporter.record("tutor_cost_usd", done.cost_usd, {"model": model, "arm": arm})
+        self.exporter.record("tutor_fallbacks", done.fallbacks, {"arm": arm})
 
     def feedback(self, arm: str, rating: str) -> None:
         self.exporter.record("tutor_feedback", 1, {"arm": arm, "rating": rating})
 
-    def backend_call(
-        self, backend: str, outcome: str, latency_s: float, usage: dict[str, int]
-    ) -> None:
+    def backend_call(self, backend: str, outcome: str, latency_s: float, usage: Usage) -> None:
         del usage  # tokens are counted per answer, by model version, at the ingress
         self.exporter.record("tutor_backend_calls", 1, {"backend": backend, "outcome": outcome})
         self.exporter.record("tutor_backend_latency_seconds", latency_s, {"backend": backend})

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import redis.asyncio as aioredis
 import typer
 
-from cluster.invalidation import after_publish
+from cluster.redis_client import configured_redis
 from cluster.settings import get_settings, make_embedder
+from response_cache.invalidation import after_publish
 from retrieval.corpus import CorpusReport, read_documents
 from retrieval.ingest import IngestAborted, OnError, group_by_subject, ingest
 from retrieval.lifecycle import Changes, apply_update
 from retrieval.store import Manifest, ShardStore
+
+
+def shared_cache() -> aioredis.Redis | None:
+    return configured_redis(get_settings())
 
 
 def say_manifest(m: Manifest) -> None:
@@ -60,7 +66,7 @@ def run_ingest(
     for manifest in result.manifests:
         say_manifest(manifest)
     rebuilt = {m.subject for m in result.manifests}
-    typer.echo(after_publish(get_settings(), set(), rebuilt))
+    typer.echo(after_publish(shared_cache, set(), rebuilt))
     return 1 if result.report.errors else 0
 
 
@@ -86,7 +92,7 @@ def run_upsert(paths: list[Path], subject: str | None, store: ShardStore, policy
         say_manifest(manifest)
         touched |= changes.touched
     report_errors(report)
-    typer.echo(after_publish(get_settings(), touched, set()))
+    typer.echo(after_publish(shared_cache, touched, set()))
     return 1 if report.errors else 0
 
 
@@ -98,5 +104,5 @@ def run_remove(subject: str, doc_ids: list[str], index_dir: Path) -> int:
     manifest, changes = apply_update(store, subject, [], set(doc_ids), make_embedder())
     say_changes(subject, changes)
     say_manifest(manifest)
-    typer.echo(after_publish(get_settings(), changes.touched, set()))
+    typer.echo(after_publish(shared_cache, changes.touched, set()))
     return 1 if changes.unknown else 0

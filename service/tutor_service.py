@@ -13,29 +13,41 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cluster.context import (
+from cluster.errors import DependencyDown, UserNotFound
+from cluster.observability.metrics import TutorMetrics
+from cluster.storage.db import (
+    Feedback,
+    RequestLog,
+    RequestLogRow,
+    SessionArchive,
+    UserProfile,
+    Users,
+)
+from conversation.context import (
     TokenCounter,
     approximate_counter,
     refers_back,
     sliding_window,
     standalone,
 )
-from cluster.db import Feedback, RequestLog, RequestLogRow, SessionArchive, UserProfile, Users
-from cluster.errors import DependencyDown, SessionForbidden, SessionNotFound, UserNotFound
-from cluster.metrics import TutorMetrics
-from cluster.sessions import Session, SessionStore, Turn, with_summary, with_turns
+from conversation.errors import SessionForbidden, SessionNotFound
+from conversation.sessions import Session, SessionStore, Turn, with_summary, with_turns
 from models.backend import ChatMessage
-from models.router import QueryPlan
+from models.events import AnswerEvent, DoneEvent, ErrorInfo, Source, SourcesEvent, TokenEvent
 from retrieval.fanout import SearchOutcome
+from service.router import QueryPlan
 
 log = logging.getLogger(__name__)
 ANONYMOUS = "anonymous"
 
 
-class Router(Protocol):
+class Answerer(Protocol):
+    """The router as the service sees it: a `TutorRouter` in one process, or the router
+    deployment through its handle (`deployments/ingress.RouterViaHandle`)."""
+
     def search(self, question: str, subject: str | None, k: int) -> Awaitable[SearchOutcome]: ...
 
-    def answer(self, plan: QueryPlan) -> AsyncIterator[dict[str, Any]]: ...
+    def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]: ...
 
     def models(self) -> Awaitable[list[dict[str, str]]]: ...
 
@@ -62,10 +74,10 @@ class Answer:
 
     session_id: str | None
     parts: list[str] = field(default_factory=list)
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
     degraded: list[dict[str, str]] = field(default_factory=list)
-    done: dict[str, Any] = field(default_factory=dict)
-    error: dict[str, str] | None = None
+    done: DoneEvent | None = None  # None until the stream ends, and when it broke off
+    error: ErrorInfo | None = None
 
     @property
     def text(self) -> str:
@@ -74,18 +86,24 @@ class Answer:
     @property
     def complete(self) -> bool:
         """A whole answer from a model: not broken off, not the sources-only fallback."""
-        return self.error is None and self.done.get("status") == "ok"
+        return self.error is None and self.done is not None and self.done.status == "ok"
 
-    def absorb(self, event: dict[str, Any]) -> None:
-        kind = event["type"]
-        if kind == "sources":
-            self.sources, self.degraded = event["sources"], event["degraded"]
-        elif kind == "token":
-            self.parts.append(event["text"])
-        elif kind == "done":
+    @property
+    def status(self) -> str:
+        """ok, degraded (sources only), or error (broken off, or no end reached)."""
+        if self.error is not None or self.done is None:
+            return "error"
+        return self.done.status
+
+    def absorb(self, event: AnswerEvent) -> None:
+        if isinstance(event, SourcesEvent):
+            self.sources, self.degraded = event.sources, event.degraded
+        elif isinstance(event, TokenEvent):
+            self.parts.append(event.text)
+        elif isinstance(event, DoneEvent):
             self.done = event
-        elif kind == "error":
-            self.error = event["error"]
+        else:
+            self.error = event.error
 
 
 def profile_note(profile: dict[str, Any], summary: str = "") -> str:
@@ -100,16 +118,10 @@ def transcript(turns: list[Turn]) -> str:
     return "\n".join(f"{t.role}: {t.content}" for t in turns)
 
 
-def status_of(answer: Answer) -> str:
-    if answer.error is not None:
-        return "error"
-    return str(answer.done.get("status", "error"))
-
-
 class TutorService:
     def __init__(
         self,
-        router: Router,
+        router: Answerer,
         sessions: SessionStore,
         users: Users | None = None,
         request_log: RequestLog | None = None,
@@ -161,7 +173,7 @@ class TutorService:
             self.metrics.request("search", "ok", time.perf_counter() - start)
         return outcome
 
-    async def ask(self, query: Query) -> AsyncIterator[dict[str, Any]]:
+    async def ask(self, query: Query) -> AsyncIterator[AnswerEvent]:
         """The router's events, with the session updated and the request logged at the end."""
         start = time.perf_counter()
         session = await self._session_for(query)
@@ -221,14 +233,14 @@ class TutorService:
     async def _remember(self, query: Query, answer: Answer) -> None:
         if query.session_id is None or not answer.complete:
             return  # a failed or partial answer is not part of the conversation
-        top = answer.sources[0]["title"] if answer.sources else ""
+        top = answer.sources[0].title if answer.sources else ""
         turns = [
             Turn(role="user", content=query.question),
             Turn(
                 role="assistant",
                 content=answer.text,
                 topic=top,
-                source_ids=[s["id"] for s in answer.sources],
+                source_ids=[s.id for s in answer.sources],
             ),
         ]
         await self.sessions.update(query.session_id, with_turns(turns))
@@ -292,10 +304,12 @@ class TutorService:
         return self.users
 
     def _record(self, plan: QueryPlan, query: Query, answer: Answer, latency_s: float) -> None:
-        status = status_of(answer)
+        status = answer.status
+        done = answer.done
         if self.metrics is not None:
-            self.metrics.request("query", status, latency_s, answer.done.get("arm", ""))
-            self.metrics.answered(answer.done)
+            self.metrics.request("query", status, latency_s, done.arm if done else "")
+            if done is not None:
+                self.metrics.answered(done)
         if self.request_log is not None:
             self.request_log.record(log_row(plan, query, answer, status, latency_s))
 
@@ -303,8 +317,7 @@ class TutorService:
 def log_row(
     plan: QueryPlan, query: Query, answer: Answer, status: str, latency_s: float
 ) -> RequestLogRow:
-    done = answer.done
-    usage = done.get("usage", {})
+    done = answer.done or DoneEvent()  # broken off: no model, route or usage to log
     return RequestLogRow(
         request_id=plan.request_id,
         endpoint=query.source,
@@ -314,16 +327,16 @@ def log_row(
         session_id=query.session_id,
         question=query.question,
         subject=query.subject,
-        query_class=done.get("query_class"),
-        route=done.get("route"),
-        model=done.get("model"),
-        model_version=done.get("model_version"),
-        cache_hit=bool(done.get("cache", {}).get("hit")),
-        prompt_tokens=usage.get("prompt_tokens", 0),
-        completion_tokens=usage.get("completion_tokens", 0),
-        source_ids=[s["id"] for s in answer.sources],
-        ab_arm=done.get("arm", ""),
-        backend=done.get("backend"),
-        fallbacks=done.get("fallbacks", 0),
-        cost_usd=done.get("cost_usd", 0.0),
+        query_class=done.query_class or None,
+        route=done.route or None,
+        model=done.model,
+        model_version=done.model_version,
+        cache_hit=done.cache.hit,
+        prompt_tokens=done.usage.prompt_tokens,
+        completion_tokens=done.usage.completion_tokens,
+        source_ids=[s.id for s in answer.sources],
+        ab_arm=done.arm,
+        backend=done.backend,
+        fallbacks=done.fallbacks,
+        cost_usd=done.cost_usd,
     )

@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 
-from cluster.errors import DependencyDown, SessionNotFound
+from conversation.errors import SessionNotFound, SessionStoreDown
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
 Change = Callable[["Session"], "Session"]
@@ -70,7 +70,7 @@ class SessionStore(Protocol):
     `SessionNotFound` for one. `update` applies a change atomically (two replicas writing one
     session never lose a turn) and renews the idle expiry; `save` writes a whole session.
     `end` removes the session and returns its last state (for archiving). A backend that
-    cannot be reached raises `DependencyDown`.
+    cannot be reached raises `SessionStoreDown`.
     """
 
     @property
@@ -96,11 +96,11 @@ class SessionStore(Protocol):
 
 @contextmanager
 def redis_errors() -> Iterator[None]:
-    """Redis failures surface as `DependencyDown("redis")`, which the API maps to a 503."""
+    """Redis failures surface as `SessionStoreDown("redis")`, which the API maps to a 503."""
     try:
         yield
     except aioredis.RedisError as exc:
-        raise DependencyDown("redis", f"{type(exc).__name__}: {exc}") from exc
+        raise SessionStoreDown("redis", f"{type(exc).__name__}: {exc}") from exc
 
 
 class RedisSessionStore:
@@ -113,11 +113,6 @@ class RedisSessionStore:
         self._redis = client
         self._ttl_s = ttl_s
         self._prefix = prefix
-
-    @classmethod
-    def from_url(cls, url: str, ttl_s: int, prefix: str = "tutor:session:") -> RedisSessionStore:
-        client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        return cls(client, ttl_s, prefix)
 
     async def close(self) -> None:
         await self._redis.aclose()

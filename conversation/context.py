@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cluster.sessions import Session, Turn
+from conversation.sessions import Session, Turn
 
 TokenCounter = Callable[[str], int]
 

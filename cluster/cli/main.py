@@ -103,7 +103,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending SQL migrations to DATABASE_URL."""
-    from cluster.migrate import migrate as run_migrations
+    from cluster.storage.migrate import migrate as run_migrations
 
     url = get_settings().database_url
     if url is None:
@@ -126,7 +126,7 @@ def ingest(
 ) -> None:
     """Publish a new shard version per subject found in PATHS: a full rebuild (new epoch),
     or with --upsert an update that embeds only these documents."""
-    from cluster.ingest_command import run_ingest
+    from cluster.cli.ingest import run_ingest
 
     if on_error not in ("skip", "abort"):
         fail("--on-error must be skip or abort")
@@ -144,7 +144,7 @@ def remove(
     index_dir: IndexDir = None,
 ) -> None:
     """Delete documents by id: publishes a new version where they are tombstoned."""
-    from cluster.ingest_command import run_remove
+    from cluster.cli.ingest import run_remove
 
     sys.exit(run_remove(subject, doc_ids, index_dir or get_settings().index_dir))
 
@@ -200,7 +200,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Search the indexes in this process (no Ray): one JSON line per query with --json."""
-    from cluster.search_command import run_search
+    from cluster.cli.search import run_search
 
     if (query is None) == (queries is None):
         fail("give either QUERY or --queries FILE")
@@ -249,7 +249,7 @@ def eval_retrieval(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Recall@1/5/10, MRR, nDCG@10 and latency percentiles for each search mode, side by side."""
-    from cluster.eval_command import parse_params, run_eval
+    from cluster.cli.evaluate import parse_params, run_eval
 
     settings = get_settings()
     default_reranker = settings.models_dir / "reranker"

@@ -16,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, Field
 
 from cluster.errors import DependencyDown, UnknownRequest, UserNotFound
-from cluster.sessions import Session
+from conversation.sessions import Session
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +237,17 @@ class SessionArchive:
                         session.summary,
                     ),
                 )
+
+
+TOP_QUESTIONS = """SELECT question FROM request_log
+    WHERE endpoint = 'query' AND status = 'ok' AND question IS NOT NULL
+      AND at > now() - interval '7 days'
+    GROUP BY question ORDER BY count(*) DESC, max(at) DESC LIMIT %s"""
+
+
+async def most_asked(pool: AsyncConnectionPool, limit: int) -> list[str]:
+    """The past week's most asked questions (warm-up material); warm-up answers do not count."""
+    with database_errors():
+        async with pool.connection() as conn:
+            cur = await conn.execute(TOP_QUESTIONS, (limit,))
+            return [row[0] for row in await cur.fetchall()]

@@ -1,4 +1,5 @@
-"""Where cached answers live: Redis, shared by every router replica, or one process's memory.
+"""Where cached answers live: the `ResponseCache` protocol and its two stores, Redis (shared by
+every router replica) and one process's memory.
 
 Entries are JSON under `tutor:cache:entry:<key>` with their TTL; each document id an entry
 cites tags it (`tutor:cache:doc:<id>`), so a curriculum change drops exactly those entries.
@@ -11,19 +12,40 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
 import redis.asyncio as aioredis
 
-from models.cache import CacheEntry
+from response_cache.rules import CacheEntry
 from retrieval.embedder import Vectors
 
 PREFIX = "tutor:cache:"
 STREAM = PREFIX + "log"
 STREAM_LENGTH = 100_000
 TAG_TTL_S = 31 * 86_400  # outlives every entry it may tag
+
+
+class ResponseCache(Protocol):
+    """Shared answers. `exact` is a key lookup; `similar` returns stored entries whose question
+    embedding is nearest to `vector`, with their cosine similarity, best first. `put` stores an
+    entry for its TTL (tagged with its sources' document ids); `drop_documents` removes every
+    entry that cited one of `doc_ids`, `drop_subjects` every entry citing a subject's
+    documents (a full rebuild), each returning how many. Failures of the store raise; the
+    caller treats them as a miss."""
+
+    kind: str
+
+    async def exact(self, key: str) -> CacheEntry | None: ...
+
+    async def similar(self, vector: Vectors, k: int) -> list[tuple[CacheEntry, float]]: ...
+
+    async def put(self, entry: CacheEntry, vector: Vectors | None) -> None: ...
+
+    async def drop_documents(self, doc_ids: set[str]) -> int: ...
+
+    async def drop_subjects(self, subjects: set[str]) -> int: ...
 
 
 class VectorIndex:

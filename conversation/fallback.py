@@ -13,8 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from cluster.errors import DependencyDown, SessionNotFound
-from cluster.sessions import Change, MemorySessionStore, Session, SessionStore
+from conversation.errors import SessionNotFound, SessionStoreDown
+from conversation.sessions import Change, MemorySessionStore, Session, SessionStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +63,7 @@ class FallbackSessionStore:
         self._last_try = self._clock()
         try:
             result = await call()
-        except DependencyDown as exc:
+        except SessionStoreDown as exc:
             if not self.degraded:
                 log.warning("Redis unavailable, sessions fall back to memory: %s", exc)
                 self._down_since = self._clock()
@@ -128,7 +128,7 @@ class FallbackSessionStore:
             return await self.local.end(session_id)
         ended = await self._primary(lambda: self.primary.end(session_id))
         if ended is None and self.degraded:
-            raise DependencyDown("redis", "sessions are read-only until Redis is back")
+            raise SessionStoreDown("redis", "sessions are read-only until Redis is back")
         return ended
 
     async def ping(self) -> None:

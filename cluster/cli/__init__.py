@@ -1,0 +1,1 @@
+"""The `tutor` command line: `main` holds the commands, one module per larger command."""

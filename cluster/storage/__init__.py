@@ -1,0 +1,1 @@
+"""PostgreSQL: users, the request log, feedback, archived sessions, and the migrations."""

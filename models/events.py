@@ -1,0 +1,110 @@
+"""The answer stream: what the router sends back for one question, event by event.
+
+    SourcesEvent    first: the passages the answer is grounded on (and any degraded shard)
+    TokenEvent      zero or more text deltas
+    ErrorEvent      the stream broke after tokens; last (no DoneEvent follows)
+    DoneEvent       last: who answered, how, at what cost, how long each stage took
+
+These cross Ray handles pickled and reach clients as JSON (server-sent events or collected), so
+the JSON of each is its wire format. `ServedEvent` stays inside the router: the backend chain's
+note of which backend answered, folded into the `DoneEvent`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(Event):
+    """A passage an answer cites: its document id, title, subject and retrieval score."""
+
+    id: str
+    title: str
+    subject: str
+    score: float
+
+
+class SourcesEvent(Event):
+    type: Literal["sources"] = "sources"
+    sources: list[Source]
+    degraded: list[dict[str, str]] = Field(default_factory=list)
+
+
+class TokenEvent(Event):
+    type: Literal["token"] = "token"
+    text: str
+
+
+class ErrorInfo(Event):
+    type: str
+    message: str
+
+
+class ErrorEvent(Event):
+    type: Literal["error"] = "error"
+    error: ErrorInfo
+
+
+def error_event(kind: str, message: str) -> ErrorEvent:
+    return ErrorEvent(error=ErrorInfo(type=kind, message=message))
+
+
+class ServedEvent(Event):
+    type: Literal["served"] = "served"
+    backend: str
+    model: str
+    version: str
+
+
+class Usage(Event):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class CacheInfo(Event):
+    hit: bool = False
+    kind: Literal["exact", "semantic"] | None = None
+    similarity: float | None = None
+
+
+@dataclass
+class Attempt:
+    """One backend's part in an answer: ok | skipped_open | failed | interrupted."""
+
+    backend: str
+    outcome: str
+    error: str = ""
+    retries: int = 0
+
+
+class DoneEvent(Event):
+    type: Literal["done"] = "done"
+    status: Literal["ok", "degraded"] = "ok"
+    message: str = ""  # said instead of an answer when no model answered
+    model: str | None = None
+    model_version: str | None = None
+    backend: str | None = None
+    route: str = ""
+    query_class: str = ""
+    arm: str = ""
+    request_id: str = ""
+    attempts: list[Attempt] = Field(default_factory=list)
+    fallbacks: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    cache: CacheInfo = Field(default_factory=CacheInfo)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @field_serializer("cache")
+    def _cache_without_nones(self, cache: CacheInfo) -> dict[str, Any]:
+        return cache.model_dump(exclude_none=True)  # a miss is {"hit": false}, as documented
+
+
+AnswerEvent = SourcesEvent | TokenEvent | ErrorEvent | DoneEvent
