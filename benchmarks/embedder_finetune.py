@@ -27,7 +27,7 @@ from common import ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from retrieval import reranker_training as recipe  # noqa: E402
+from retrieval import training_queries as recipe  # noqa: E402
 from retrieval.corpus import CorpusReport, Document, read_documents  # noqa: E402
 from retrieval.embedder import default_model_path  # noqa: E402
 from retrieval.evaluation import EvalCase, read_cases, score_rankings  # noqa: E402

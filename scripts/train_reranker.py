@@ -36,11 +36,13 @@ from retrieval.reranker import CrossEncoderReranker  # noqa: E402
 from retrieval.reranker_training import (  # noqa: E402
     TrainConfig,
     build_groups,
-    build_queries,
     first_stage_ranker,
     train,
 )
 from retrieval.store import ShardStore  # noqa: E402
+from retrieval.training_queries import (  # noqa: E402
+    build_queries,
+)
 
 # No raw WordNet-gloss queries: their positive holds the query word for word, so they teach the
 # model to spot copied text (docs/PERFORMANCE.md: recall@1 0.110 with 3,000 of them, 0.138 without).

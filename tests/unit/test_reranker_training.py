@@ -5,27 +5,29 @@ import pytest
 
 from retrieval.corpus import Document
 from retrieval.reranker_training import (
-    Sense,
     TrainingGroup,
-    TrainingQuery,
-    apply_quotas,
     build_groups,
-    build_queries,
-    cross_dictionary_queries,
-    dictionary_style,
-    foreign_definition,
     group_batches,
     hard_negatives,
     listwise_loss,
     lr_factor,
     make_group,
+)
+from retrieval.shard import Hit
+from retrieval.training_queries import (
+    Sense,
+    TrainingQuery,
+    apply_quotas,
+    build_queries,
+    cross_dictionary_queries,
+    dictionary_style,
+    foreign_definition,
     paraphrase,
     parse_senses,
     synonym_map,
     synonym_query,
     without_headword,
 )
-from retrieval.shard import Hit
 
 
 def doc(doc_id: str, title: str, text: str) -> Document:
