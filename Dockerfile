@@ -29,6 +29,9 @@ COPY deployments ./deployments
 COPY graphs ./graphs
 COPY models ./models
 COPY retrieval ./retrieval
+COPY conversation ./conversation
+COPY response_cache ./response_cache
+COPY service ./service
 # The project's own dependencies are pinned (ranges) in pyproject.toml.
 # hadolint ignore=DL3013
 RUN pip install ".[${VARIANT}]" \
