@@ -9,9 +9,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
-from ray.serve.handle import DeploymentHandle
+from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
-from cluster.errors import ClusterError
+from cluster.errors import ClusterError, DependencyDown
 from cluster.followed_settings import FollowedSettings
 from cluster.observability import health
 from cluster.observability.metrics import TutorMetrics
@@ -23,11 +23,11 @@ from conversation.errors import ConversationError
 from conversation.fallback import FallbackSessionStore
 from conversation.sessions import RedisSessionStore, SessionStore
 from deployments.api import build_api
-from deployments.handles import fanout_search
+from deployments.handles import REPLICA_LOST, fanout_search
 from deployments.ray_metrics import RayExporter, ray_metrics_text
 from deployments.session_actor import RayActorSessionStore
 from models.errors import ModelError
-from models.events import AnswerEvent
+from models.events import AnswerEvent, error_event
 from models.prepare import MODEL_NAME as LOCAL_MODEL
 from response_cache import warmup
 from retrieval.errors import RetrievalError
@@ -37,6 +37,10 @@ from service.router import QueryPlan
 from service.tutor_service import TutorService
 
 log = logging.getLogger(__name__)
+# The router probes every node behind it within 5 s; a little more for the hop itself.
+ROUTER_HEALTH_TIMEOUT_S = 8.0
+# A question whose router replica was lost before it sent anything is asked once more.
+ROUTER_ATTEMPTS = 2
 
 
 class RouterViaHandle:
@@ -72,10 +76,29 @@ class RouterViaHandle:
         summary: str = await self._handle.summarize.remote(transcript)
         return summary
 
-    def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]:
-        # A stream=True handle returns a DeploymentResponseGenerator: an async iterator.
-        events: AsyncIterator[AnswerEvent] = self._streaming.answer.remote(plan)  # type: ignore[assignment]
-        return events
+    async def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]:
+        """The router's events. A router replica lost before the first event is a 503 (ask
+        again); after it, the answer ends with an error event, as a broken model stream does."""
+        for attempt in range(1, ROUTER_ATTEMPTS + 1):
+            events: DeploymentResponseGenerator = self._streaming.answer.remote(plan)  # type: ignore[assignment]
+            sent, finished = 0, False
+            try:
+                async for event in events:
+                    sent += 1
+                    yield event
+                finished = True
+                return
+            except REPLICA_LOST as error:
+                lost = f"a router replica was lost while answering ({type(error).__name__})"
+                if sent == 0 and attempt < ROUTER_ATTEMPTS:
+                    continue  # nothing was sent yet: another replica answers it whole
+                if sent == 0:
+                    raise DependencyDown("router", lost) from error
+                yield error_event("stream_interrupted", f"the answer broke off: {lost}; ask again")
+                return
+            finally:
+                if not finished:
+                    events.cancel()
 
 
 def session_store(settings: Settings) -> SessionStore:
@@ -157,10 +180,22 @@ class TutorIngress:
 
     async def health_report(self) -> dict[str, Any]:
         own = await health.check_all(self._probes())
-        remote: dict[str, Any] = await self._router.components.remote()
-        components = {**own["components"], **health.fold_shards(remote)}
+        components = {**own["components"], **health.fold_shards(await self._behind_router())}
         components["openai"] = health.openai_summary(components, self._openai_configured)
+        components["models"] = health.models_summary(components)
         return health.report_of(components)
+
+    async def _behind_router(self) -> dict[str, Any]:
+        """The router's report of the nodes behind it, or the router itself as unhealthy: a
+        router with no running replica must not hang the health endpoints."""
+        try:
+            report: dict[str, Any] = await asyncio.wait_for(
+                self._router.components.remote(), ROUTER_HEALTH_TIMEOUT_S
+            )
+        except TimeoutError:
+            problem = f"no answer within {ROUTER_HEALTH_TIMEOUT_S:.0f}s"
+            return {"router": {"status": "unhealthy", "error": problem}}
+        return {"router": {"status": "healthy"}, **report}
 
     def _probes(self) -> dict[str, health.Probe]:
         probes: dict[str, health.Probe] = {"session_store": self._session_probe}

@@ -77,7 +77,8 @@ class LLMServer:
             self._in_flight[key] -= 1
 
     async def check_health(self) -> None:
-        """Serve's replica health check: a failed engine gets its replica replaced."""
+        """Serve's replica health check: a failed engine gets its replica replaced. An upstream
+        outage does not fail it (the backend's `check` never calls the upstream)."""
         await self._current().check()
 
     async def describe(self) -> ModelInfo:
@@ -88,7 +89,7 @@ class LLMServer:
         report: dict[str, Any] = {"backend": self._spec.type}
         try:
             backend = self._current()
-            await backend.check()
+            await backend.probe()
         except ModelError as error:
             return {**report, "status": "unhealthy", "error": f"{type(error).__name__}: {error}"}
         info = backend.info

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import redis.asyncio as aioredis
-from ray.serve.handle import DeploymentHandle
+from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
 from cluster.observability.health import Probe, check_all
 from cluster.observability.metrics import TutorMetrics
 from cluster.redis_client import configured_redis
 from cluster.settings import get_settings
-from deployments.handles import fanout_search, health_probe
+from deployments.handles import REPLICA_LOST, fanout_search, health_probe
 from deployments.ray_metrics import RayExporter
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import (
@@ -23,6 +23,7 @@ from models.breaker import (
     MemoryBreakerStore,
     RedisBreakerStore,
 )
+from models.errors import BackendUnavailable, StreamInterrupted
 from models.events import AnswerEvent
 from response_cache.stores import MemoryResponseCache, RedisResponseCache, ResponseCache
 from service.router import QueryPlan, RouterConfig, TutorRouter
@@ -31,14 +32,31 @@ from service.router import QueryPlan, RouterConfig, TutorRouter
 class HandleLLM:
     """An LLM deployment seen through its handle, as `service.router.LLMClient`."""
 
-    def __init__(self, handle: DeploymentHandle) -> None:
+    def __init__(self, name: str, handle: DeploymentHandle) -> None:
+        self._name = name
         self._handle = handle
         # Configured once and kept: each .options() call builds a new handle.
         self._streaming = handle.options(stream=True)
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
-        chunks: AsyncIterator[GenerationChunk] = self._streaming.stream.remote(request)  # type: ignore[assignment]
-        return chunks
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        """The node's stream; a replica lost before the first chunk is `BackendUnavailable`
+        (the chain tries the next backend), after it `StreamInterrupted`."""
+        # A stream=True handle call returns a DeploymentResponseGenerator.
+        chunks: DeploymentResponseGenerator = self._streaming.stream.remote(request)  # type: ignore[assignment]
+        sent, finished = 0, False
+        try:
+            async for chunk in chunks:
+                sent += 1
+                yield chunk
+            finished = True
+        except REPLICA_LOST as error:
+            lost = f"the {self._name} replica was lost: {type(error).__name__}"
+            if sent == 0:
+                raise BackendUnavailable(lost) from error
+            raise StreamInterrupted(lost, sent) from error
+        finally:
+            if not finished:
+                chunks.cancel()  # closed early: the node aborts the generation
 
     def describe(self) -> Awaitable[ModelInfo]:
         info: Awaitable[ModelInfo] = self._handle.describe.remote()
@@ -69,7 +87,7 @@ class RouterServer:
         self._metrics = TutorMetrics(RayExporter())
         self._router = TutorRouter(
             retrieval,
-            {name: HandleLLM(h) for name, h in llms.items()},
+            {name: HandleLLM(name, h) for name, h in llms.items()},
             breakers,
             observer=self._metrics,
             cache=response_cache(client),

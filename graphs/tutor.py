@@ -67,6 +67,14 @@ LLM = sized(
     health_check_timeout_s=60,
     graceful_shutdown_timeout_s=30,
 )
+# A tier behind a remote API only relays tokens: it waits on the network, not the CPU.
+REMOTE_LLM = sized(0.05, max_replicas=2, target=16, max_ongoing=64)
+
+
+def llm_options(spec: BackendSpec) -> dict[str, Any]:
+    """A node's defaults by its backend, with the spec as its default user_config."""
+    base = REMOTE_LLM if isinstance(spec, OpenAISpec) else LLM
+    return {**base, "user_config": spec.model_dump()}
 
 
 class TutorAppArgs(BaseModel):
@@ -162,9 +170,7 @@ def build_app(args: TutorAppArgs) -> Application:
     # The spec is also the default user_config: Serve then always calls reconfigure, which
     # loads the model (a YAML user_config overrides it, and later swaps it in place).
     llms = {
-        name: node(LLMServer, llm_name(name), {**LLM, "user_config": spec.model_dump()}).bind(
-            name, spec.model_dump()
-        )
+        name: node(LLMServer, llm_name(name), llm_options(spec)).bind(name, spec.model_dump())
         for name, spec in deployable_backends(args).items()
     }
     router = node(RouterServer, "Router", ROUTER).bind(embedder, shards, reranker, llms)

@@ -56,7 +56,10 @@ class LLMBackend(ABC):
       `StreamInterrupted`: the caller has already shown tokens and must say the answer broke.
     - Cancellation: when the consumer stops iterating (`aclose()` or task cancellation), the
       backend aborts the generation upstream and frees what it holds.
-    - `check` is a cheap liveness probe; it raises a `ModelError` when the backend cannot serve.
+    - `check` is the replica's liveness: it raises a `ModelError` when this process cannot serve
+      any more (a failed engine). It never calls a remote upstream: an upstream's outage is the
+      circuit breaker's business, and a replica restarted for it would come back no better.
+    - `probe` asks the upstream itself (for `/health/detailed`); by default it is `check`.
     """
 
     info: ModelInfo
@@ -66,6 +69,9 @@ class LLMBackend(ABC):
 
     @abstractmethod
     async def check(self) -> None: ...
+
+    async def probe(self) -> None:
+        await self.check()
 
     async def describe(self) -> ModelInfo:
         return self.info

@@ -15,7 +15,7 @@ from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import CircuitBreakers
 from models.errors import ModelError, StreamInterrupted
 from models.events import Attempt, ErrorEvent, ServedEvent, TokenEvent, Usage, error_event
-from models.resilience import Deadline, RetryPolicy, close_quietly, open_stream
+from models.resilience import Deadline, RetryOverride, RetryPolicy, close_quietly, open_stream
 
 log = logging.getLogger(__name__)
 ChainEvent = TokenEvent | ErrorEvent | ServedEvent
@@ -66,10 +66,12 @@ class ChainRunner:
         policy: RetryPolicy,
         observer: CallObserver | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        overrides: dict[str, RetryOverride] | None = None,
     ) -> None:
         self.llms = llms
         self.breakers = breakers
         self.policy = policy
+        self.overrides = overrides or {}
         self.observer = observer
         self.clock = clock
 
@@ -87,6 +89,10 @@ class ChainRunner:
             if gen.attempts[-1].outcome in ("ok", "interrupted"):
                 return
 
+    def policy_for(self, backend: str) -> RetryPolicy:
+        override = self.overrides.get(backend)
+        return self.policy if override is None else override.over(self.policy)
+
     async def _try(
         self, backend: str, request: GenerationRequest, deadline: Deadline, gen: Generation
     ) -> AsyncIterator[ChainEvent]:
@@ -100,7 +106,7 @@ class ChainRunner:
 
         try:
             first, rest = await open_stream(
-                lambda: client.stream(request), self.policy, deadline, retried
+                lambda: client.stream(request), self.policy_for(backend), deadline, retried
             )
         except ModelError as error:
             attempt.error = f"{type(error).__name__}: {error}"

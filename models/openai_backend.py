@@ -57,10 +57,14 @@ class OpenAIBackend(LLMBackend):
         base_url: str | None = None,
         timeout_s: float = 30.0,
         client: AsyncOpenAI | None = None,
+        connect_timeout_s: float = 2.0,
     ) -> None:
+        # A dead upstream costs at most the connect timeout; a slow one, the read timeout.
+        timeout = openai.Timeout(timeout_s, connect=connect_timeout_s)
         self._client = client or AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
+        self._probe_timeout_s = min(timeout_s, 5.0)
         self.info = ModelInfo(backend="openai", model=model, version=model)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
@@ -98,8 +102,13 @@ class OpenAIBackend(LLMBackend):
             raise translate(error) from error
 
     async def check(self) -> None:
+        """Liveness of this replica: the client is open. The upstream is not asked (`probe`)."""
+        if self._client.is_closed():
+            raise BackendUnavailable(f"the client for {self.info.model} is closed")
+
+    async def probe(self) -> None:
         try:
-            await self._client.models.list()
+            await self._client.models.list(timeout=self._probe_timeout_s)
         except openai.OpenAIError as error:
             raise translate(error) from error
 

@@ -29,7 +29,13 @@ def _build_openai(spec: BackendSpec, env: BackendEnv) -> LLMBackend:
     from models.openai_backend import OpenAIBackend
 
     base_url = spec.base_url or env.openai_base_url
-    return OpenAIBackend(spec.model, env.openai_api_key, base_url, spec.timeout_s)
+    return OpenAIBackend(
+        spec.model,
+        env.openai_api_key,
+        base_url,
+        spec.timeout_s,
+        connect_timeout_s=spec.connect_timeout_s,
+    )
 
 
 BUILDERS: dict[str, Callable[[BackendSpec, BackendEnv], LLMBackend]] = {

@@ -33,6 +33,20 @@ class RetryPolicy(BaseModel):
     )
 
 
+class RetryOverride(BaseModel):
+    """One backend's own call policy, over the router's `retry` (fields left out keep it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int | None = Field(None, ge=1, le=10)
+    first_token_timeout_s: float | None = Field(
+        None, gt=0, description="A remote tier's first token by then, or the next backend."
+    )
+
+    def over(self, policy: RetryPolicy) -> RetryPolicy:
+        return policy.model_copy(update=self.model_dump(exclude_none=True))
+
+
 @dataclass
 class Deadline:
     """The request's time budget, shared by every attempt on every backend."""

@@ -45,7 +45,10 @@ class OpenAISpec(BaseModel):
     type: Literal["openai"] = "openai"
     model: str = Field(description="The upstream model name, e.g. gpt-4o-mini.")
     base_url: str | None = Field(None, description="Default: OPENAI_BASE_URL, else OpenAI.")
-    timeout_s: float = Field(30.0, gt=0)
+    timeout_s: float = Field(30.0, gt=0, description="Read timeout of one upstream call.")
+    connect_timeout_s: float = Field(
+        2.0, gt=0, description="An upstream that does not accept the connection by then is down."
+    )
 
 
 BackendSpec = Annotated[VLLMSpec | OpenAISpec, Field(discriminator="type")]

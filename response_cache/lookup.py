@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from models.errors import ModelError
 from models.events import AnswerEvent, CacheInfo, DoneEvent, Source, SourcesEvent, TokenEvent, Usage
 from response_cache.rules import CacheConfig, CacheEntry, admissible, exact_key, key_terms
 from response_cache.stores import ResponseCache
@@ -89,10 +90,15 @@ class CachedAnswers:
         if self._observer is not None:
             self._observer.cache_lookup(result)
 
-    async def model_version(self, backend: str) -> str:
+    async def model_version(self, backend: str) -> str | None:
+        """The version `backend` serves, or None when it cannot say (then nothing is cached)."""
         version = self.versions.get(backend)
         if version is None:
-            version = await self._describe(backend)
+            try:
+                version = await self._describe(backend)
+            except ModelError as error:
+                log.warning("response cache: no model version from %s: %s", backend, error)
+                return None
             self.versions.learn(backend, version)
         return version
 

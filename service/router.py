@@ -7,6 +7,7 @@ or an error), relayed as server-sent events or collected.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,10 +15,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.backend import ChatMessage, GenerationRequest
+from models.backend import ChatMessage, GenerationRequest, ModelInfo
 from models.breaker import BreakerConfig, CircuitBreakers
 from models.breaker import State as BreakerState
-from models.errors import UnknownBackendError
+from models.errors import BackendTimeout, ModelError, UnknownBackendError
 from models.events import (
     AnswerEvent,
     CacheInfo,
@@ -31,7 +32,7 @@ from models.events import (
 from models.experiments import Experiment, assign
 from models.generation import CallObserver, ChainRunner, Generation, LLMClient, Price
 from models.prompts import SourceText, build_messages
-from models.resilience import Deadline, RetryPolicy
+from models.resilience import Deadline, RetryOverride, RetryPolicy
 from models.routing import RouteChoice, RoutePolicy, classify
 from response_cache.lookup import CacheContext, CachedAnswers, CacheObserver, replay
 from response_cache.rules import CacheConfig, is_personal
@@ -68,6 +69,11 @@ class RouterConfig(BaseModel):
     policy: RoutePolicy = Field(default_factory=RoutePolicy)
     generation: GenerationParams = Field(default_factory=GenerationParams)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    backend_calls: dict[str, RetryOverride] = Field(
+        default_factory=dict,
+        description="Backend name -> its own attempts and first-token timeout, over `retry`: "
+        "a remote tier that hangs costs its timeout, not the request's deadline.",
+    )
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     experiment: Experiment | None = Field(None, description="An A/B test of routing policies.")
     prices: dict[str, Price] = Field(
@@ -128,8 +134,19 @@ class TutorRouter:
         if self.cached is not None:
             self.cached.config = config.cache
 
+    async def describe(self, backend: str) -> ModelInfo:
+        """What `backend` serves now, or `BackendTimeout`: a model node with no running replica
+        must not hold a question (or `/v1/models`) longer than it would hold a first token."""
+        timeout_s = self._runner().policy_for(backend).first_token_timeout_s
+        try:
+            return await asyncio.wait_for(self.llms[backend].describe(), timeout_s)
+        except TimeoutError as error:
+            raise BackendTimeout(
+                f"{backend} did not say what it serves within {timeout_s}s"
+            ) from error
+
     async def _version_of(self, backend: str) -> str:
-        return (await self.llms[backend].describe()).version
+        return (await self.describe(backend)).version
 
     async def search(self, question: str, subject: str | None, k: int) -> SearchOutcome:
         return await self.retrieval.search(question, subject, k, self.config.search)
@@ -147,6 +164,12 @@ class TutorRouter:
         chain = policy.chain(decision.query_class, self.llms)
         return RouteChoice(decision.query_class, decision.rule, arm, chain)
 
+    def _runner(self) -> ChainRunner:
+        config = self.config
+        return ChainRunner(
+            self.llms, self.breakers, config.retry, self.observer, overrides=config.backend_calls
+        )
+
     async def summarize(self, transcript: str) -> str:
         """A short summary of conversation turns by the cheap tier (the simple-factual chain);
         empty if no backend answers: the turns then simply stay out of the prompt."""
@@ -155,13 +178,20 @@ class TutorRouter:
             messages=[ChatMessage("system", SUMMARY_PROMPT), ChatMessage("user", transcript)],
             max_tokens=120,
         )
-        runner = ChainRunner(self.llms, self.breakers, self.config.retry, self.observer)
+        runner = self._runner()
         events = runner.run(chain, request, Deadline.after(30), Generation())
         return "".join([e.text async for e in events if isinstance(e, TokenEvent)]).strip()
 
     async def models(self) -> list[dict[str, str]]:
-        infos = [(name, await client.describe()) for name, client in self.llms.items()]
-        return [{"id": name, "model": i.model, "version": i.version} for name, i in infos]
+        listed = []
+        for name in self.llms:
+            try:
+                info = await self.describe(name)
+            except ModelError as error:
+                listed.append({"id": name, "model": "", "version": f"unavailable: {error}"})
+                continue
+            listed.append({"id": name, "model": info.model, "version": info.version})
+        return listed
 
     async def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]:
         start = time.perf_counter()
@@ -213,6 +243,8 @@ class TutorRouter:
         if curriculum is None:
             return None  # index epochs not known fresh: search first, cache from then on
         version = await cached.model_version(choice.chain[0])
+        if version is None:
+            return None
         return CacheContext(
             plan.question, plan.subject, plan.class_level, version, curriculum, choice.query_class
         )
@@ -256,7 +288,7 @@ class TutorRouter:
     async def _generate(
         self, plan: QueryPlan, outcome: SearchOutcome, choice: RouteChoice
     ) -> AsyncIterator[TokenEvent | ErrorEvent | DoneEvent]:
-        runner = ChainRunner(self.llms, self.breakers, self.config.retry, self.observer)
+        runner = self._runner()
         gen = Generation()
         served: ServedEvent | None = None
         deadline = Deadline.after(self.config.generation.deadline_s)

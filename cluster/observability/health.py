@@ -12,6 +12,11 @@ Probe = Callable[[], Awaitable[dict[str, Any]]]
 VERSION = "0.1.0"
 # Statuses that still let the node take traffic; "disabled" = not configured, by choice.
 SERVING = frozenset({"healthy", "degraded", "disabled"})
+# Components the tutor answers without: sessions fall back to memory (Redis), the request log
+# counts what it drops (PostgreSQL), each model tier is one of a chain (`models` says whether
+# any serves), breakers and the cache fall back per replica. Their failure degrades, never
+# unreadies: a readiness probe that failed for them would take away answers that still work.
+OPTIONAL = ("redis", "database", "openai", "breakers", "response_cache", "llm:")
 
 
 async def run_probe(probe: Probe, timeout_s: float) -> dict[str, Any]:
@@ -45,17 +50,46 @@ def report_of(components: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def overall_status(components: dict[str, dict[str, Any]]) -> str:
+    if failing(components):
+        return "unhealthy"
     statuses = {c["status"] for c in components.values()}
-    if statuses <= {"healthy", "disabled"}:
-        return "healthy"
-    if statuses <= SERVING:
-        return "degraded"
-    return "unhealthy"
+    return "healthy" if statuses <= {"healthy", "disabled"} else "degraded"
+
+
+def is_optional(name: str) -> bool:
+    return name.startswith(OPTIONAL)
 
 
 def failing(components: dict[str, dict[str, Any]]) -> list[str]:
-    """Components that stop the node being ready: any that is neither serving nor disabled."""
-    return sorted(name for name, c in components.items() if c["status"] not in SERVING)
+    """Components that stop the node being ready: an essential one neither serving nor
+    disabled. Optional ones (`OPTIONAL`) only degrade."""
+    return sorted(
+        name
+        for name, c in components.items()
+        if c["status"] not in SERVING and not is_optional(name)
+    )
+
+
+def degraded(components: dict[str, dict[str, Any]]) -> list[str]:
+    """Components serving with less than they should: an optional one down, or degraded."""
+    return sorted(
+        name
+        for name, c in components.items()
+        if c["status"] not in ("healthy", "disabled") and name not in failing(components)
+    )
+
+
+def models_summary(components: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Whether any model answers: the tutor is ready while one backend of a chain serves."""
+    backends = {
+        k.split(":", 1)[1]: v["status"] for k, v in components.items() if k.startswith("llm:")
+    }
+    serving = [name for name, status in backends.items() if status == "healthy"]
+    if not backends or not serving:
+        status = "unhealthy"
+    else:
+        status = "healthy" if len(serving) == len(backends) else "degraded"
+    return {"status": status, "serving": serving, "backends": backends}
 
 
 def disabled(reason: str) -> Probe:

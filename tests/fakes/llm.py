@@ -6,6 +6,7 @@ token counts), and can be told to fail before or after the first token.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -18,13 +19,15 @@ FIRST_SOURCE = re.compile(r"^\[1\] (.+)$", re.MULTILINE)
 class EchoSourceBackend(LLMBackend):
     def __init__(self, fail: str | None = None) -> None:
         self.info = ModelInfo(backend="test", model="echo-source", version="echo-source@1")
-        self.fail = fail  # None, "before" or "after" the first token
+        self.fail = fail  # None, "before" or "after" the first token, or "hang" before it
         self.requests: list[GenerationRequest] = []
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
         self.requests.append(request)
         if self.fail == "before":
             raise BackendUnavailable("test backend is down")
+        if self.fail == "hang":
+            await asyncio.sleep(3600)  # an upstream that accepted the call and never answers
         match = FIRST_SOURCE.search(request.messages[0].content)
         words = f"From [1]: {match.group(1) if match else 'I do not know.'}".split()
         for number, word in enumerate(words):

@@ -151,10 +151,10 @@ def free_port() -> int:
 class FaultServer:
     """Runs the fake upstream under uvicorn in a daemon thread on a free loopback port."""
 
-    def __init__(self, model: str = "fake-model") -> None:
+    def __init__(self, model: str = "fake-model", port: int | None = None) -> None:
         self.faults = Faults()
         self.model = model
-        self.port = free_port()
+        self.port = port or free_port()  # a given port: the same upstream, back after an outage
         config = uvicorn.Config(
             build_app(self.faults, model),
             host="127.0.0.1",

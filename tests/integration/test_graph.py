@@ -208,10 +208,12 @@ def test_through_a_redis_outage_answers_continue_and_nothing_is_lost(
     before = client.post("/api/v1/ai-tutor/session/start", json={}).json()["session_id"]
     redis_server.stop()
     try:
-        ready = client.get("/health/ready")
-        assert ready.status_code == 503 and "redis" in ready.json()["failing"]
-        store = client.get("/health/detailed").json()["components"]["session_store"]
-        assert store["status"] == "degraded"
+        # Ready: answers go on with sessions in memory. The outage is named, as degraded.
+        assert client.get("/health/ready").json() == {"ready": True, "failing": []}
+        detailed = client.get("/health/detailed").json()
+        assert detailed["status"] == "degraded"
+        assert detailed["components"]["redis"]["status"] == "unhealthy"
+        assert detailed["components"]["session_store"]["status"] == "degraded"
         # Known to Redis only: answered, without history, its turns queued for Redis.
         answer = ask(client, question="What is the symbol of gold?", session_id=before)
         assert answer.status_code == 200 and answer.json()["sources"]

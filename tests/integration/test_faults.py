@@ -1,0 +1,254 @@
+"""The fault suite: outages through `tutor up`'s real graph, under a steady load.
+
+One Ray head of the module's own, started by the real CLI with an OpenAI tier pointed at a
+fake upstream that is down at deploy time, a Redis of the module's own (so it can be stopped),
+and the real PostgreSQL. Every scenario runs a steady stream of student questions
+(`steady_load`) while it breaks something, then counts what every request got: answered ok,
+answered degraded (sources only), or failed (a 5xx or no response). `benchmarks/faults.py`
+runs the same scenarios longer and prints the figures in docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from cluster.launcher import Head
+from tests.conftest import ROOT
+from tests.fakes.openai_server import FaultServer, free_port
+from tests.integration.fault_graph import BREAKER, REMOTE, edit_for_faults
+from tests.integration.redis_server import RedisServer
+from tests.integration.steady_load import Outcome, answered_turns, steady_load, summarize
+
+pytestmark = pytest.mark.integration
+BIN = Path(sys.executable).parent
+
+
+def fault_config(path: Path, port: int) -> Path:
+    config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+    config["http_options"]["port"] = port
+    edit_for_faults(config)
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def upstream_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(free_port(), tmp_path_factory.mktemp("fault-redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def operator_env(
+    tmp_path_factory: pytest.TempPathFactory,
+    upstream_port: int,
+    redis_server: RedisServer,
+    database_url: str,
+) -> dict[str, str]:
+    temp = Path(f"/tmp/tutor-faults-{os.getpid()}")  # short: Ray's socket paths are limited
+    return {
+        **os.environ,
+        "DATA_DIR": str((ROOT / "var").resolve()),
+        "OPENAI_API_KEY": "sk-fault-suite",
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
+        "REDIS_URL": redis_server.url,
+        "DATABASE_URL": database_url,
+        "CACHE_WARMUP_QUESTIONS": "0",
+        "TUTOR_RAY_TEMP_DIR": str(temp),
+        "TUTOR_GCS_PORT": str(free_port()),
+        "TUTOR_DASHBOARD_PORT": str(free_port()),
+        "TUTOR_METRICS_PORT": str(free_port()),
+        "TUTOR_HAPROXY_STATS_PORT": str(free_port()),
+        "TUTOR_HAPROXY_METRICS_PORT": str(free_port()),
+        "CONFIG_DIR": str(tmp_path_factory.mktemp("fault-config")),
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster(operator_env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Deployed while the OpenAI upstream is unreachable: nothing listens on its port."""
+    port = free_port()
+    config = fault_config(Path(operator_env["CONFIG_DIR"]) / "serve.yaml", port)
+    head = Head(
+        temp_dir=Path(operator_env["TUTOR_RAY_TEMP_DIR"]),
+        gcs_port=int(operator_env["TUTOR_GCS_PORT"]),
+        dashboard_port=int(operator_env["TUTOR_DASHBOARD_PORT"]),
+        metrics_port=int(operator_env["TUTOR_METRICS_PORT"]),
+        haproxy_ports=(
+            int(operator_env["TUTOR_HAPROXY_STATS_PORT"]),
+            int(operator_env["TUTOR_HAPROXY_METRICS_PORT"]),
+        ),
+    )
+    cwd = operator_env["CONFIG_DIR"]
+    up = subprocess.run(
+        [str(BIN / "tutor"), "up", "--config", str(config), "--timeout", "600"],
+        env=operator_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield {"url": f"http://127.0.0.1:{port}", "config": config, "head": head}
+    finally:
+        subprocess.run([str(BIN / "tutor"), "down"], env=operator_env, cwd=cwd, check=False)
+
+
+@pytest.fixture
+def upstream(upstream_port: int) -> Iterator[FaultServer]:
+    """The OpenAI upstream, up for one test on the port the graph was deployed with."""
+    server = FaultServer(port=upstream_port).start()
+    yield server
+    server.stop()
+
+
+def run_load(url: str, seconds: float, during: Any = None) -> list[Outcome]:
+    """`seconds` of steady load; `during(load)` runs meanwhile (the fault), then the rest."""
+    with steady_load(url) as load:
+        if during is not None:
+            during(load)
+        while load.elapsed() < seconds:
+            time.sleep(0.2)
+        return load.stop()
+
+
+def components(cluster: dict[str, Any]) -> dict[str, Any]:
+    report: dict[str, Any] = httpx.get(f"{cluster['url']}/health/detailed", timeout=30).json()
+    return report
+
+
+def assert_nothing_failed(outcomes: list[Outcome]) -> None:
+    summary = summarize(outcomes)
+    print(summary.line())  # the figures, for -s runs and CI logs
+    failures = [o for o in outcomes if o.failed or o.status != "ok"]
+    assert summary.sent >= 5, summary.line()  # the load really ran
+    assert not failures, failures[:3]
+
+
+def test_a_deploy_with_the_upstream_unreachable_succeeds_and_answers_come_locally(cluster):
+    deployments = httpx.get(
+        f"{cluster['head'].dashboard_url}/api/serve/applications/", timeout=30
+    ).json()["applications"]["tutor"]["deployments"]
+    assert {d["status"] for d in deployments.values()} == {"HEALTHY"}
+    assert httpx.get(f"{cluster['url']}/health/ready", timeout=30).status_code == 200
+    parts = components(cluster)["components"]
+    assert parts[f"llm:{REMOTE}"]["status"] == "unhealthy"  # named, not hidden
+    assert parts["models"]["serving"] == ["local"]
+    outcomes = run_load(cluster["url"], 15)
+    assert_nothing_failed(outcomes)
+    assert {o.backend for o in outcomes} == {"local"}
+
+
+def test_when_the_upstream_comes_up_traffic_goes_back_to_it(cluster, upstream: FaultServer):
+    outcomes = run_load(cluster["url"], 15)
+    assert_nothing_failed(outcomes)
+    assert upstream.faults.calls > 0
+    remote = [o.at for o in outcomes if o.backend == REMOTE]
+    # Within the breaker's probe interval (and one answer's time) the tier serves again.
+    assert remote and remote[0] < BREAKER["open_s"] + 8, summarize(outcomes).line()
+    assert outcomes[-1].backend == REMOTE
+
+
+def test_the_upstream_killed_mid_run_costs_nothing(cluster, upstream: FaultServer):
+    outcomes = run_load(cluster["url"], 16, during=lambda _: (time.sleep(4), upstream.stop()))
+    assert_nothing_failed(outcomes)
+    after = [o for o in outcomes if o.at > 6]
+    assert after and {o.backend for o in after} == {"local"}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"mode": "hang"}, {"latency_s": 10.0}, {"failure_rate": 0.5}],
+    ids=["hanging", "answering-in-10s", "failing-half-at-random"],
+)
+def test_a_sick_upstream_falls_back_to_the_local_model(
+    cluster, upstream: FaultServer, fault: dict[str, Any]
+):
+    upstream.set(**fault)
+    outcomes = run_load(cluster["url"], 14)
+    assert_nothing_failed(outcomes)
+    assert "local" in {o.backend for o in outcomes}
+
+
+def test_through_a_redis_restart_answers_continue_and_no_turn_is_lost(
+    cluster, redis_server: RedisServer
+):
+    def outage(_: Any) -> None:
+        time.sleep(3)
+        redis_server.stop()
+        time.sleep(8)
+        redis_server.start()
+
+    outcomes = run_load(cluster["url"], 20, during=outage)
+    assert_nothing_failed(outcomes)
+    expected = answered_turns(outcomes)
+    # Turns written while Redis was down wait in the replica that took them, which writes
+    # them back on its next session operation (retrying Redis at most every 2 s).
+    kept: dict[str, int] = {}
+    deadline = time.monotonic() + 20
+    while kept != expected and time.monotonic() < deadline:
+        time.sleep(1)
+        for session_id in expected:
+            url = f"{cluster['url']}/api/v1/ai-tutor/session/{session_id}"
+            kept[session_id] = len(httpx.get(url, timeout=30).json()["turns"])
+    assert kept == expected
+
+
+def test_a_serve_deploy_of_a_changed_user_config_under_load_fails_nothing(cluster):
+    config = yaml.safe_load(cluster["config"].read_text())
+    router = next(d for d in config["applications"][0]["deployments"] if d["name"] == "Router")
+    router["user_config"]["generation"]["max_tokens"] = 40
+
+    def deploy(_: Any) -> None:
+        time.sleep(2)
+        changed = Path(cluster["config"]).with_name("changed.yaml")
+        changed.write_text(yaml.safe_dump(config))
+        command = [str(BIN / "serve"), "deploy", str(changed)]
+        subprocess.run(
+            [*command, f"--address={cluster['head'].dashboard_url}"], check=True, timeout=60
+        )
+
+    assert_nothing_failed(run_load(cluster["url"], 14, during=deploy))
+
+
+@pytest.mark.parametrize(
+    "deployment", ["Ingress", "Router", "Embedder", "Retriever-chemistry", f"LLM-{REMOTE}"]
+)
+def test_a_killed_replica_is_replaced_and_only_its_in_flight_requests_may_break(
+    cluster, operator_env: dict[str, str], upstream: FaultServer, deployment: str
+):
+    """Serve replaces a killed replica. Requests it held may break; each must then be a 5xx
+    that says so (counted here), and no more than the replica held at once."""
+    del upstream  # up, so that the remote tier's replica is in use when it dies
+    address = f"127.0.0.1:{operator_env['TUTOR_GCS_PORT']}"
+
+    def kill(_: Any) -> None:
+        time.sleep(3)
+        command = [sys.executable, "-m", "tests.integration.kill_replica", address, deployment]
+        subprocess.run(command, env=operator_env, cwd=ROOT, check=True, timeout=60)
+
+    outcomes = run_load(cluster["url"], 20, during=kill)
+    summary = summarize(outcomes)
+    print(deployment, summary.line())
+    broken = [o for o in outcomes if o.failed]
+    assert len(broken) <= 3, broken  # at most the three workers' requests in flight then
+    if deployment == "Ingress":  # its in-flight requests end at HAProxy: a 5xx or a reset
+        assert all(o.http_status in (0, 502, 503) for o in broken), broken
+    else:  # behind the ingress, the tutor's own 502/503 says what broke
+        assert all(o.http_status in (502, 503) and "replica" in o.error for o in broken), broken
+    assert [o for o in outcomes if o.at > 12 and o.status != "ok"] == []  # recovered
