@@ -12,6 +12,10 @@ down when the graph deploys, and a Redis of its own. Phases, in order, each unde
   upstream-10s            answers after 10 s
   upstream-flaky          500 for half the calls, at random
   redis-restart           Redis stopped a sixth of the way in, started at half-time
+  postgres-restart        PostgreSQL (its own cluster) likewise
+  kill-<deployment>       `ray.kill` of one replica of Ingress, Router, Embedder, a shard,
+                          the OpenAI tier's node, a sixth of the way in
+  serve-deploy            `serve deploy` of a changed router user_config
   local-only (baseline)   `serve deploy` of a policy that routes to the local model only
 
 For each: requests sent, answered ok, degraded, failed (5xx or no response), p50/p95 over the
@@ -33,10 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from common import running_graph
+from common import ROOT, Graph, deployment, running_graph
 
+from cluster.storage.migrate import migrate
 from tests.fakes.openai_server import FaultServer, free_port
 from tests.integration.fault_graph import REMOTE, edit_for_faults
+from tests.integration.postgres_server import PostgresServer
 from tests.integration.redis_server import RedisServer
 from tests.integration.steady_load import Outcome, steady_load, summarize
 
@@ -46,10 +52,28 @@ Fault = Callable[[float], None]  # given the phase's length, breaks (and maybe h
 class Rig:
     """The graph and what the phases break."""
 
-    def __init__(self, url: str, dashboard: str, upstream_port: int, redis: RedisServer) -> None:
-        self.url, self.dashboard = url, dashboard
-        self.upstream_port, self.redis = upstream_port, redis
+    def __init__(
+        self,
+        graph: Graph,
+        upstream_port: int,
+        redis: RedisServer,
+        postgres: PostgresServer,
+    ) -> None:
+        self.url, self.head = graph.url, graph.head
+        self.dashboard = graph.head.dashboard_url
+        self.upstream_port, self.redis, self.postgres = upstream_port, redis, postgres
         self.upstream: FaultServer | None = None
+
+    def kill(self, deployment: str) -> None:
+        address = f"127.0.0.1:{self.head.gcs_port}"
+        command = [sys.executable, "-m", "tests.integration.kill_replica", address, deployment]
+        subprocess.run(command, cwd=ROOT, check=True, timeout=60)
+
+    def deploy(self, config: dict[str, Any]) -> None:
+        path = self.head.temp_dir / "serve.yaml"
+        path.write_text(yaml.safe_dump(config))
+        command = [str(Path(sys.executable).parent / "serve"), "deploy", str(path)]
+        subprocess.run([*command, f"--address={self.dashboard}"], check=True, timeout=120)
 
     def start_upstream(self, **faults: Any) -> None:
         self.stop_upstream()
@@ -61,13 +85,11 @@ class Rig:
             self.upstream.stop()
             self.upstream = None
 
-    def deploy_local_only(self, config_path: Path) -> None:
-        config = yaml.safe_load(config_path.read_text())
-        edit_for_faults(config, policy=["local"])
-        config_path.write_text(yaml.safe_dump(config))
-        command = [str(Path(sys.executable).parent / "serve"), "deploy", str(config_path)]
-        subprocess.run([*command, f"--address={self.dashboard}"], check=True, timeout=120)
-        time.sleep(5)  # user_config is applied in place within a few seconds
+    def config(self, policy: list[str] | None = None, max_tokens: int = 48) -> dict[str, Any]:
+        config: dict[str, Any] = yaml.safe_load((self.head.temp_dir / "serve.yaml").read_text())
+        edit_for_faults(config, policy=policy)
+        deployment(config, "Router")["user_config"]["generation"]["max_tokens"] = max_tokens
+        return config
 
 
 def run_phase(rig: Rig, seconds: float, workers: int, fault: Fault | None) -> list[Outcome]:
@@ -101,11 +123,28 @@ def phases(rig: Rig) -> list[tuple[str, Fault | None, float]]:
         time.sleep(seconds / 3)
         rig.stop_upstream()
 
-    def redis_restart(seconds: float) -> None:
+    def restart(server: RedisServer | PostgresServer) -> Fault:
+        def fault(seconds: float) -> None:
+            time.sleep(seconds / 6)
+            server.stop()
+            time.sleep(seconds / 3)
+            server.start()
+
+        return fault
+
+    def kill(name: str) -> Fault:
+        def fault(seconds: float) -> None:
+            time.sleep(seconds / 6)
+            rig.kill(name)
+
+        return fault
+
+    def redeploy(seconds: float) -> None:
         time.sleep(seconds / 6)
-        rig.redis.stop()
-        time.sleep(seconds / 3)
-        rig.redis.start()
+        rig.deploy(rig.config(max_tokens=40))
+
+    def healthy_upstream(_: float) -> None:
+        rig.start_upstream()
 
     return [
         ("unreachable-at-deploy", None, 0.0),
@@ -115,7 +154,14 @@ def phases(rig: Rig) -> list[tuple[str, Fault | None, float]]:
         ("upstream-hangs", lambda _: rig.start_upstream(mode="hang"), 0.0),
         ("upstream-10s", lambda _: rig.start_upstream(latency_s=10.0), 0.0),
         ("upstream-flaky", lambda _: rig.start_upstream(failure_rate=0.5), 0.0),
-        ("redis-restart", redis_restart, 1 / 6),
+        ("upstream-back", healthy_upstream, 0.0),
+        ("redis-restart", restart(rig.redis), 1 / 6),
+        ("postgres-restart", restart(rig.postgres), 1 / 6),
+        *[
+            (f"kill-{name}", kill(name), 1 / 6)
+            for name in ("Ingress", "Router", "Embedder", "Retriever-chemistry", f"LLM-{REMOTE}")
+        ],
+        ("serve-deploy", redeploy, 1 / 6),
     ]
 
 
@@ -125,26 +171,32 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--workers", type=int, default=3)
     args = parser.parse_args(argv)
     upstream_port = free_port()
-    redis = RedisServer(free_port(), Path(tempfile.mkdtemp(prefix="faults-redis-"))).start()
+    scratch = Path(tempfile.mkdtemp(prefix="faults-"))
+    redis = RedisServer(free_port(), scratch).start()
+    postgres = PostgresServer.in_tmp(free_port()).init().start()
+    migrate(postgres.url)
     env = {
         "OPENAI_API_KEY": "sk-fault-benchmark",
         "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
         "REDIS_URL": redis.url,
+        "DATABASE_URL": postgres.url,
         "CACHE_WARMUP_QUESTIONS": "0",
     }
     rows: list[tuple[str, list[Outcome], float]] = []
     try:
         with running_graph(env=env, edit_config=edit_for_faults) as graph:
-            rig = Rig(graph.url, graph.head.dashboard_url, upstream_port, redis)
+            rig = Rig(graph, upstream_port, redis, postgres)
             for name, fault, share in phases(rig):
                 print(f"phase {name} ...", flush=True)
                 rows.append((name, run_phase(rig, args.seconds, args.workers, fault), share))
             rig.stop_upstream()
-            config_path = graph.head.temp_dir / "serve.yaml"
-            rig.deploy_local_only(config_path)
+            rig.deploy(rig.config(policy=["local"]))
+            time.sleep(5)  # user_config is applied in place within a few seconds
             baseline = run_phase(rig, args.seconds, args.workers, None)
     finally:
         redis.stop()
+        postgres.stop()
+        postgres.remove()
     local_p95 = summarize(baseline).p95_s
     print(
         "| phase | sent | ok | deg | fail | p50 s | p95 s | p95 after fault | "

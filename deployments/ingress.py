@@ -131,18 +131,20 @@ class TutorIngress:
         self._sessions = session_store(settings)
         self._openai_configured = settings.openai_api_key is not None
         self._pool: AsyncConnectionPool | None = None
+        metrics = TutorMetrics(RayExporter())
         users, request_log, feedback, archive = None, None, None, None
         if settings.database_url is not None:
             self._pool = open_pool(str(settings.database_url), settings.db_pool_max_size)
             await self._pool.open(wait=False)  # PostgreSQL down at start must not block serving
-            users, request_log = Users(self._pool), RequestLog(self._pool)
+            users = Users(self._pool)
+            request_log = RequestLog(self._pool, count=metrics.request_log_rows)
             feedback, archive = Feedback(self._pool), SessionArchive(self._pool)
         self.service = TutorService(
             RouterViaHandle(router, fanout_search(embedder, shards, reranker)),
             self._sessions,
             users,
             request_log,
-            TutorMetrics(RayExporter()),
+            metrics,
             feedback,
             archive,
             token_counter(settings),

@@ -37,6 +37,11 @@ DEFINITIONS: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
         "Circuit breaker: 0 closed, 1 half-open, 2 open",
         ("backend",),
     ),
+    "tutor_request_log_rows": (
+        "counter",
+        "Request-log rows written to PostgreSQL, or dropped while it was unavailable",
+        ("outcome",),
+    ),
     "tutor_cache_lookups": (
         "counter",
         "Response cache lookups: hit_exact, hit_semantic, miss, rejected (a near miss the "
@@ -116,6 +121,9 @@ class TutorMetrics:
 
     def breaker_state(self, backend: str, code: int) -> None:
         self.exporter.record("tutor_breaker_state", code, {"backend": backend})
+
+    def request_log_rows(self, outcome: str, rows: int) -> None:
+        self.exporter.record("tutor_request_log_rows", rows, {"outcome": outcome})
 
     def cache_lookup(self, result: str) -> None:
         self.exporter.record("tutor_cache_lookups", 1, {"result": result})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,12 +124,26 @@ class RequestLog:
     are dropped and counted (`dropped`) rather than slowing or failing answers.
     """
 
-    def __init__(self, pool: AsyncConnectionPool, max_buffer: int = 10_000) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        max_buffer: int = 10_000,
+        count: Callable[[str, int], None] | None = None,
+    ) -> None:
         self._pool = pool
         self._queue: asyncio.Queue[RequestLogRow] = asyncio.Queue(max_buffer)
         self._task: asyncio.Task[None] | None = None
+        self._count = count  # (written | dropped, rows): the metrics that add up over replicas
         self.dropped = 0
         self.written = 0
+
+    def _counted(self, outcome: str, rows: int) -> None:
+        if outcome == "written":
+            self.written += rows
+        else:
+            self.dropped += rows
+        if self._count is not None:
+            self._count(outcome, rows)
 
     def record(self, row: RequestLogRow) -> None:
         if self._task is None:
@@ -137,7 +151,7 @@ class RequestLog:
         try:
             self._queue.put_nowait(row)
         except asyncio.QueueFull:
-            self.dropped += 1
+            self._counted("dropped", 1)
 
     async def flush(self) -> None:
         """Wait until every row recorded so far has been written (or dropped)."""
@@ -156,9 +170,9 @@ class RequestLog:
         try:
             async with self._pool.connection() as conn, conn.cursor() as cur:
                 await cur.executemany(INSERT_LOG, [log_params(r) for r in batch])
-            self.written += len(batch)
+            self._counted("written", len(batch))
         except (psycopg.Error, TimeoutError) as exc:
-            self.dropped += len(batch)
+            self._counted("dropped", len(batch))
             log.warning("request log: %d rows dropped, PostgreSQL unavailable: %s", len(batch), exc)
 
 
