@@ -28,6 +28,7 @@ Needs `make prepare`. Starts its own Ray head, upstream and Redis on spare ports
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from typing import Any
 import yaml
 from common import ROOT, Graph, deployment, running_graph
 
+from cluster.launcher import RAY_DEFAULTS, RAY_ENV
 from cluster.storage.migrate import migrate
 from tests.fakes.openai_server import FaultServer, free_port
 from tests.integration.fault_graph import REMOTE, edit_for_faults
@@ -67,7 +69,8 @@ class Rig:
     def kill(self, deployment: str) -> None:
         address = f"127.0.0.1:{self.head.gcs_port}"
         command = [sys.executable, "-m", "tests.integration.kill_replica", address, deployment]
-        subprocess.run(command, cwd=ROOT, check=True, timeout=60)
+        env = {**RAY_DEFAULTS, **os.environ, **RAY_ENV}  # a loopback driver, as the head is
+        subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=60)
 
     def deploy(self, config: dict[str, Any]) -> None:
         path = self.head.temp_dir / "serve.yaml"

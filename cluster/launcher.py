@@ -34,13 +34,17 @@ RAY_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "RAY_worker_niceness": "0",
     "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "30",
-    "RAY_AUTH_MODE": "disabled",
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
     "RAY_USAGE_STATS_ENABLED": "0",
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false",
 }
+# Defaults the operator's environment (or .env) overrides. Ray's token auth is off for the
+# loopback head `tutor up` starts: a local `ray.init` would otherwise turn it on and `serve
+# deploy` would fail. A head that listens beyond loopback should set RAY_AUTH_MODE=token
+# (docs/DEPLOYMENT.md); nothing here overrides it.
+RAY_DEFAULTS = {"RAY_AUTH_MODE": "disabled"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ def cluster_env(settings: Settings, env_file: Path | None = Path(".env")) -> dic
     values = dotenv_values(env_file) if env_file is not None and env_file.is_file() else {}
     from_file = {k: v for k, v in values.items() if v is not None}
     return {
+        **RAY_DEFAULTS,
         **os.environ,
         **from_file,
         **RAY_ENV,

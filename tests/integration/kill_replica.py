@@ -12,7 +12,13 @@ import ray
 
 
 def kill_one(address: str, deployment: str, app: str = "tutor") -> str:
-    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+    # This driver's own address must be loopback too, as the head's is (launcher.RAY_ENV).
+    ray.init(
+        address=address,
+        logging_level="ERROR",
+        log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+    )
     prefix = f"SERVE_REPLICA::{app}#{deployment}#"
     named = [
         a for a in ray.util.list_named_actors(all_namespaces=True) if a["name"].startswith(prefix)

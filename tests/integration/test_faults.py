@@ -23,7 +23,7 @@ import psycopg
 import pytest
 import yaml
 
-from cluster.launcher import Head
+from cluster.launcher import RAY_DEFAULTS, RAY_ENV, Head
 from cluster.storage.migrate import migrate
 from tests.conftest import ROOT
 from tests.fakes.openai_server import FaultServer, free_port
@@ -168,13 +168,13 @@ def test_a_deploy_with_the_upstream_unreachable_succeeds_and_answers_come_locall
     parts = components(cluster)["components"]
     assert parts[f"llm:{REMOTE}"]["status"] == "unhealthy"  # named, not hidden
     assert parts["models"]["serving"] == ["local"]
-    outcomes = run_load(cluster["url"], 15)
+    outcomes = run_load(cluster["url"], 12)
     assert_nothing_failed(outcomes)
     assert {o.backend for o in outcomes} == {"local"}
 
 
 def test_when_the_upstream_comes_up_traffic_goes_back_to_it(cluster, upstream: FaultServer):
-    outcomes = run_load(cluster["url"], 15)
+    outcomes = run_load(cluster["url"], 12)
     assert_nothing_failed(outcomes)
     assert upstream.faults.calls > 0
     remote = [o.at for o in outcomes if o.backend == REMOTE]
@@ -186,9 +186,9 @@ def test_when_the_upstream_comes_up_traffic_goes_back_to_it(cluster, upstream: F
 def test_the_upstream_killed_mid_run_falls_back_and_breaks_only_streams_in_flight(
     cluster, upstream: FaultServer
 ):
-    outcomes = run_load(cluster["url"], 16, during=lambda _: (time.sleep(4), upstream.stop()))
+    outcomes = run_load(cluster["url"], 12, during=lambda _: (time.sleep(3), upstream.stop()))
     assert_nothing_failed(outcomes, in_flight_may_break=True)
-    after = [o for o in outcomes if o.at > 6]
+    after = [o for o in outcomes if o.at > 5]
     assert after and {o.backend for o in after} == {"local"}
 
 
@@ -201,7 +201,7 @@ def test_a_sick_upstream_falls_back_to_the_local_model(
     cluster, upstream: FaultServer, fault: dict[str, Any]
 ):
     upstream.set(**fault)
-    outcomes = run_load(cluster["url"], 14)
+    outcomes = run_load(cluster["url"], 10)
     assert_nothing_failed(outcomes)
     assert "local" in {o.backend for o in outcomes}
 
@@ -212,10 +212,10 @@ def test_through_a_redis_restart_answers_continue_and_no_turn_is_lost(
     def outage(_: Any) -> None:
         time.sleep(3)
         redis_server.stop()
-        time.sleep(8)
+        time.sleep(6)
         redis_server.start()
 
-    outcomes = run_load(cluster["url"], 20, during=outage)
+    outcomes = run_load(cluster["url"], 16, during=outage)
     assert_nothing_failed(outcomes)
     expected = answered_turns(outcomes)
     # Turns written while Redis was down wait in the replica that took them, which writes
@@ -252,10 +252,10 @@ def test_through_a_postgresql_restart_answers_continue_and_each_log_row_is_kept_
     def outage(_: Any) -> None:
         time.sleep(3)
         postgres_server.stop()
-        time.sleep(8)
+        time.sleep(6)
         postgres_server.start()
 
-    outcomes = run_load(cluster["url"], 20, during=outage)
+    outcomes = run_load(cluster["url"], 16, during=outage)
     assert_nothing_failed(outcomes)
     sessions = {o.session_id for o in outcomes}
     # Every answer is a row in PostgreSQL or a row counted as dropped (metrics export every
@@ -283,7 +283,7 @@ def test_a_serve_deploy_of_a_changed_user_config_under_load_fails_nothing(cluste
             [*command, f"--address={cluster['head'].dashboard_url}"], check=True, timeout=60
         )
 
-    assert_nothing_failed(run_load(cluster["url"], 14, during=deploy))
+    assert_nothing_failed(run_load(cluster["url"], 10, during=deploy))
 
 
 @pytest.mark.parametrize(
@@ -300,9 +300,10 @@ def test_a_killed_replica_is_replaced_and_only_its_in_flight_requests_may_break(
     def kill(_: Any) -> None:
         time.sleep(3)
         command = [sys.executable, "-m", "tests.integration.kill_replica", address, deployment]
-        subprocess.run(command, env=operator_env, cwd=ROOT, check=True, timeout=60)
+        env = {**RAY_DEFAULTS, **operator_env, **RAY_ENV}
+        subprocess.run(command, env=env, cwd=ROOT, check=True, timeout=60)
 
-    outcomes = run_load(cluster["url"], 20, during=kill)
+    outcomes = run_load(cluster["url"], 14, during=kill)
     summary = summarize(outcomes)
     print(deployment, summary.line())
     broken = [o for o in outcomes if o.failed]
@@ -311,4 +312,4 @@ def test_a_killed_replica_is_replaced_and_only_its_in_flight_requests_may_break(
         assert all(o.http_status in (0, 502, 503) for o in broken), broken
     else:  # behind the ingress, the tutor's own 502/503 says what broke
         assert all(o.http_status in (502, 503) and "replica" in o.error for o in broken), broken
-    assert [o for o in outcomes if o.at > 12 and o.status != "ok"] == []  # recovered
+    assert [o for o in outcomes if o.at > 9 and o.status != "ok"] == []  # recovered

@@ -45,3 +45,15 @@ def test_the_head_takes_http_with_haproxy_on_its_own_ports_unless_told_otherwise
     }
     monkeypatch.setenv("TUTOR_SERVE_INGRESS", "proxy")
     assert launcher.ingress_env(launcher.head_for(Settings(_env_file=None))) == {}
+
+
+def test_the_operators_ray_auth_mode_wins_over_the_local_default(monkeypatch, tmp_path):
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    settings = Settings(_env_file=None)
+    assert launcher.cluster_env(settings, env_file=None)["RAY_AUTH_MODE"] == "disabled"
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    assert launcher.cluster_env(settings, env_file=None)["RAY_AUTH_MODE"] == "token"
+    env_file = tmp_path / ".env"
+    env_file.write_text("RAY_AUTH_MODE=token\n")
+    monkeypatch.delenv("RAY_AUTH_MODE")
+    assert launcher.cluster_env(settings, env_file=env_file)["RAY_AUTH_MODE"] == "token"
