@@ -32,6 +32,7 @@ COPY retrieval ./retrieval
 COPY conversation ./conversation
 COPY response_cache ./response_cache
 COPY service ./service
+COPY access ./access
 # The project's own dependencies are pinned (ranges) in pyproject.toml.
 # hadolint ignore=DL3013
 RUN pip install ".[${VARIANT}]" \

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import redis
-from common import ROOT, running_graph, summary_ms
+from common import ADMIN, ROOT, running_graph, summary_ms
 
 WORKLOAD = ROOT / "benchmarks" / "data" / "cache_workload.json"
 PRICE_IN, PRICE_OUT = 0.00015, 0.0006  # gpt-4o-mini, USD per 1K tokens (serve_config.yaml)
@@ -51,7 +51,7 @@ def schedule(groups: dict[str, list[str]], n: int, s: float, seed: int) -> list[
 
 def replay(url: str, requests: list[tuple[str, str]]) -> Tally:
     tally = Tally()
-    with httpx.Client(base_url=url, timeout=300) as client:
+    with httpx.Client(base_url=url, timeout=300, headers=ADMIN) as client:
         for canonical, question in requests:
             start = time.perf_counter()
             body = client.post("/api/v1/ai-tutor/query", json={"question": question}).json()

@@ -26,6 +26,19 @@ from cluster.settings import ServeIngress, Settings  # noqa: E402
 from tests.fakes.openai_server import free_port  # noqa: E402
 
 
+def admin_headers(data_dir: Path = ROOT / "var") -> dict[str, str]:
+    """A bearer token the graph on `data_dir` accepts (its development secret), for an admin:
+    no quota, so that a benchmark measures the tutor, not its limits."""
+    from access.tokens import mint
+
+    config = Settings(data_dir=data_dir, _env_file=None).token_config()
+    assert config is not None
+    return {"Authorization": f"Bearer {mint(config, 'benchmark', 'admin', 86_400)}"}
+
+
+ADMIN = admin_headers()
+
+
 @dataclass
 class Graph:
     url: str

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from common import ROOT, Graph, deployment, running_graph
+from common import ADMIN, ROOT, Graph, deployment, running_graph
 
 from cluster.launcher import RAY_DEFAULTS, RAY_ENV
 from cluster.storage.migrate import migrate
@@ -96,7 +96,7 @@ class Rig:
 
 
 def run_phase(rig: Rig, seconds: float, workers: int, fault: Fault | None) -> list[Outcome]:
-    with steady_load(rig.url, workers) as load:
+    with steady_load(rig.url, workers, headers=ADMIN) as load:
         if fault is not None:
             fault(seconds)
         while load.elapsed() < seconds:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from common import ROOT, percentile, running_graph
+from common import ADMIN, ROOT, percentile, running_graph
 
 from cluster.settings import ServeIngress
 from tests.fakes.openai_server import free_port
@@ -94,7 +94,8 @@ async def load(url: str, concurrency: int, requests: int, send: Send) -> tuple[l
     latencies: list[float] = []
     queue = list(range(requests))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    # Both servers check the same admin token: the comparison keeps authentication on both.
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers=ADMIN) as client:
 
         async def worker() -> None:
             while queue:
@@ -137,7 +138,8 @@ def wait_ready(url: str, timeout_s: float = 300) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if httpx.post(url + SEARCH, json={"query": "carbon"}, timeout=10).status_code == 200:
+            probe = httpx.post(url + SEARCH, json={"query": "carbon"}, timeout=10, headers=ADMIN)
+            if probe.status_code == 200:
                 return
         except httpx.HTTPError:
             pass

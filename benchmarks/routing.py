@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import openai
-from common import ROOT, deployment, running_graph, summary_ms
+from common import ADMIN, ROOT, deployment, running_graph, summary_ms
 
 from graphs.single_process import local_search
 from models.prompts import SourceText, build_messages
@@ -52,7 +52,7 @@ async def fire(url: str, concurrency: int, total: int) -> tuple[list[float], lis
     bodies: list[dict] = []
     queue = list(range(total))
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits, headers=ADMIN) as client:
 
         async def worker() -> None:
             while queue:
@@ -135,7 +135,7 @@ def prompt_for(question: str) -> list[dict[str, str]]:
 
 async def ttft_graph(url: str, question: str, runs: int) -> list[float]:
     firsts = []
-    async with httpx.AsyncClient(timeout=120) as client:
+    async with httpx.AsyncClient(timeout=120, headers=ADMIN) as client:
         for _ in range(runs):
             start = time.perf_counter()
             body = {"question": question, "stream": True}

@@ -12,6 +12,9 @@ from pathlib import Path
 import faiss
 import uvicorn
 
+from access.tokens import TokenVerifier
+from cluster.settings import Settings
+from deployments.api_access import AccessControl
 from graphs.single_process import local_api, local_router
 from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.store import ShardStore
@@ -22,7 +25,11 @@ def main(index_dir: Path, port: int) -> None:
     store = ShardStore(index_dir)
     shards = {subject: store.load(subject)[0] for subject in store.subjects()}
     router = local_router(SentenceTransformerEmbedder(), shards, llms={})
-    app, _ = local_api(router)
+    # The same token check as the graph's ingress (the development secret of ./var).
+    var = Path(__file__).resolve().parents[1] / "var"
+    tokens = Settings(data_dir=var, _env_file=None).token_config()
+    verifier = TokenVerifier(tokens) if tokens is not None else None
+    app, _ = local_api(router, access=AccessControl(verifier))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from access.secret import development_secret
+from access.tokens import TokenConfig
 from retrieval.embedder import SentenceTransformerEmbedder
 
 Environment = Literal["development", "staging", "production"]
@@ -77,6 +79,21 @@ class Settings(BaseSettings):
         description="What takes HTTP on the head: Serve's HAProxy mode (HAProxy straight to "
         "the ingress replicas), or Serve's Python proxy (one more hop, ~5 ms of CPU a request).",
     )
+    auth_mode: Literal["jwt", "off"] = Field(
+        "jwt", description="off: no tokens, every caller is an admin (development only)."
+    )
+    auth_jwt_secret: SecretStr | None = Field(
+        None, description="HS256 shared secret; unset in development: one kept in DATA_DIR."
+    )
+    auth_jwt_public_key: str | None = Field(
+        None, description="PEM public key of an identity provider (RS256/ES256)."
+    )
+    auth_jwks_url: str | None = Field(
+        None, description="An identity provider's JWKS URL (RS256/ES256; keys cached)."
+    )
+    auth_issuer: str = Field("ai-tutor", description="The `iss` every token must carry.")
+    auth_audience: str = Field("ai-tutor", description="The `aud` every token must carry.")
+    auth_leeway_s: int = Field(30, ge=0, le=300, description="Clock skew allowed on exp/nbf.")
     haproxy_stats_port: int = Field(8404, validation_alias="TUTOR_HAPROXY_STATS_PORT")
     haproxy_metrics_port: int = Field(9101, validation_alias="TUTOR_HAPROXY_METRICS_PORT")
 
@@ -92,7 +109,37 @@ class Settings(BaseSettings):
         for name in ("redis_url", "database_url"):
             if getattr(self, name) is None:
                 raise ValueError(f"{name.upper()} must be set when ENVIRONMENT={self.environment}")
+        self._refuse_open_auth()
         return self
+
+    def _refuse_open_auth(self) -> None:
+        if self.auth_mode == "off":
+            raise ValueError(f"AUTH_MODE=off is for development only, not {self.environment}")
+        if self.auth_jwt_public_key or self.auth_jwks_url:
+            return
+        secret = self.auth_jwt_secret.get_secret_value() if self.auth_jwt_secret else None
+        if secret is None or secret in PLACEHOLDER_SECRETS or len(secret) < 32:
+            raise ValueError(
+                "AUTH_JWT_SECRET must be a real secret of 32+ characters (or set "
+                f"AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL) when ENVIRONMENT={self.environment}"
+            )
+
+    def token_config(self) -> TokenConfig | None:
+        """How tokens verify here; None with AUTH_MODE=off. In development with no key set,
+        the secret kept in DATA_DIR (made on first use)."""
+        if self.auth_mode == "off":
+            return None
+        secret = self.auth_jwt_secret.get_secret_value() if self.auth_jwt_secret else None
+        if secret is None and not (self.auth_jwt_public_key or self.auth_jwks_url):
+            secret = development_secret(self.data_dir.resolve())
+        return TokenConfig(
+            issuer=self.auth_issuer,
+            audience=self.auth_audience,
+            secret=secret,
+            public_key=None if secret else self.auth_jwt_public_key,
+            jwks_url=None if secret or self.auth_jwt_public_key else self.auth_jwks_url,
+            leeway_s=self.auth_leeway_s,
+        )
 
     @property
     def index_dir(self) -> Path:

@@ -10,18 +10,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Path, Request
+from fastapi import Depends, FastAPI, Path, Request, Response
+from fastapi import Query as FastQuery
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from access.errors import Forbidden
+from access.principal import Principal
 from cluster.errors import ClusterError, UnknownRequest, UserNotFound
 from cluster.observability import health
 from cluster.storage.db import UserProfile
 from conversation.errors import SessionForbidden, SessionNotFound, SessionStoreDown
 from conversation.sessions import SESSION_ID
+from deployments.api_access import (
+    AccessControl,
+    admin_only,
+    authenticator,
+    counted,
+    install_access_handlers,
+    rate_headers,
+    with_headers,
+)
 from deployments.openai_api import add_openai_routes, prepend
+from deployments.validation import Storable
 from models.errors import ModelError, UnknownBackendError
 from models.events import AnswerEvent
 from retrieval.errors import InvalidQueryError, RetrievalError, UnknownSubjectError
@@ -31,9 +44,10 @@ SessionId = Annotated[str, Path(pattern=SESSION_ID.pattern, description="32 URL-
 USER_ID = r"^[A-Za-z0-9_.@-]{1,128}$"
 UserId = Annotated[str, Field(pattern=USER_ID)]
 UserIdPath = Annotated[str, Path(pattern=USER_ID)]
+UserIdQuery = Annotated[str | None, FastQuery(pattern=USER_ID)]
 
 
-class Strict(BaseModel):
+class Strict(Storable):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
 
 
@@ -194,34 +208,47 @@ HealthReport = Callable[[], Awaitable[dict[str, Any]]]
 
 
 def build_api(
-    service: TutorService, health_report: HealthReport, metrics_text: Callable[[], Awaitable[str]]
+    service: TutorService,
+    health_report: HealthReport,
+    metrics_text: Callable[[], Awaitable[str]],
+    access: AccessControl | None = None,
 ) -> FastAPI:
+    """The app; `access` None means AUTH_MODE=off (development: every caller an admin)."""
+    access = access or AccessControl(verifier=None)
     app = FastAPI(title="AI tutor", version=health.VERSION)
     app.add_middleware(FormAsJson)
     install_error_handlers(app)
-    add_tutor_routes(app, service)
-    add_openai_routes(app, service)
-    add_health_routes(app, health_report, metrics_text)
+    install_access_handlers(app)
+    add_tutor_routes(app, service, access)
+    add_session_routes(app, service, access)
+    add_openai_routes(app, service, access)
+    add_health_routes(app, health_report, metrics_text, access)
     return app
 
 
-def add_tutor_routes(app: FastAPI, service: TutorService) -> None:
+def add_tutor_routes(app: FastAPI, service: TutorService, access: AccessControl) -> None:
+    caller_of = Depends(authenticator(access))  # resolves the bearer token per request
+
     @app.post("/api/v1/ai-tutor/query", response_model=None)
-    async def query(body: QueryBody) -> dict[str, Any] | StreamingResponse | JSONResponse:
-        q = Query(body.question, body.session_id, body.user_id, body.subject, body.k)
-        events = service.ask(q)
+    async def query(body: QueryBody, caller: Principal = caller_of) -> Response:
+        who = caller.on_behalf_of(body.user_id)
+        headers = rate_headers(await access.quotas.admit(who))
+        q = Query(body.question, body.session_id, who.user_id, body.subject, body.k)
+        events = counted(service.ask(q), who, access)
         # The first event (sources) comes after every check of the request, so a client's
         # mistake is raised here, as a 4xx, before a streamed response has begun.
         first = await anext(events)
         if body.stream:
-            return StreamingResponse(sse(prepend(first, events)), media_type="text/event-stream")
+            stream = sse(prepend(first, events))
+            return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
         answer = Answer(session_id=body.session_id)
         async for event in prepend(first, events):
             answer.absorb(event)
-        return answer_response(answer)
+        return with_headers(answer_response(answer), headers)
 
     @app.post("/api/v1/retrieval/search")
-    async def search(body: SearchBody) -> dict[str, Any]:
+    async def search(body: SearchBody, caller: Principal = caller_of) -> dict[str, Any]:
+        del caller  # any authenticated caller may search the curriculum
         outcome = await service.search(body.query, body.subject, body.k)
         results = [
             {"id": h.doc_id, "title": h.title, "subject": h.subject, "score": h.score}
@@ -229,9 +256,40 @@ def add_tutor_routes(app: FastAPI, service: TutorService) -> None:
         ]
         return {"results": results, "degraded": outcome.degraded, "timings_ms": outcome.timings_ms}
 
+    @app.post("/api/v1/ai-tutor/feedback", status_code=201)
+    async def feedback(body: FeedbackBody, caller: Principal = caller_of) -> dict[str, Any]:
+        rating = 1 if body.rating == "up" else -1
+        asker = None if caller.role == "admin" else caller.user_id  # another's: 404, no leak
+        arm = await service.feedback(body.request_id, rating, body.comment, asker)
+        return {"request_id": body.request_id, "recorded": True, "arm": arm}
+
+    @app.put("/api/v1/users/{user_id}")
+    async def put_user(
+        user_id: UserIdPath, body: ProfileBody, caller: Principal = caller_of
+    ) -> dict[str, Any]:
+        if not caller.owns_or_admin(user_id):
+            raise Forbidden(f"only {user_id!r} (or an admin) may change this profile")
+        classes = sorted(caller.classes) if caller.user_id == user_id else []
+        profile = UserProfile(id=user_id, classes=classes, **body.model_dump())
+        return (await service.save_profile(profile)).model_dump()
+
+    @app.get("/api/v1/users/{user_id}")
+    async def get_user(user_id: UserIdPath, caller: Principal = caller_of) -> dict[str, Any]:
+        profile = await service.profile(user_id)
+        if not caller.may_read(user_id, profile.classes):
+            raise UserNotFound(user_id)  # user ids are guessable: another's reads as absent
+        return profile.model_dump()
+
+
+def add_session_routes(app: FastAPI, service: TutorService, access: AccessControl) -> None:
+    """Session ids are 32 random characters: another's session is refused (403), since its
+    existence tells nothing to someone who could not guess it."""
+    caller_of = Depends(authenticator(access))  # resolves the bearer token per request
+
     @app.post("/api/v1/ai-tutor/session/start", status_code=201)
-    async def start(body: SessionStartBody) -> dict[str, Any]:
-        session = await service.start_session(body.user_id)
+    async def start(body: SessionStartBody, caller: Principal = caller_of) -> dict[str, Any]:
+        who = caller.on_behalf_of(body.user_id)
+        session = await service.start_session(who.user_id, who.classes)
         return {
             "session_id": session.id,
             "user_id": session.user_id,
@@ -240,34 +298,33 @@ def add_tutor_routes(app: FastAPI, service: TutorService) -> None:
         }
 
     @app.post("/api/v1/ai-tutor/session/end")
-    async def end(body: SessionEndBody) -> dict[str, Any]:
-        session = await service.end_session(body.session_id, body.user_id)
+    async def end(body: SessionEndBody, caller: Principal = caller_of) -> dict[str, Any]:
+        who = caller.on_behalf_of(body.user_id)
+        owner = None if who.role == "admin" else who.user_id
+        session = await service.end_session(body.session_id, owner)
         return {"session_id": session.id, "ended": True, "turns": len(session.turns)}
 
-    @app.post("/api/v1/ai-tutor/feedback", status_code=201)
-    async def feedback(body: FeedbackBody) -> dict[str, Any]:
-        rating = 1 if body.rating == "up" else -1
-        arm = await service.feedback(body.request_id, rating, body.comment)
-        return {"request_id": body.request_id, "recorded": True, "arm": arm}
-
-    @app.put("/api/v1/users/{user_id}")
-    async def put_user(user_id: UserIdPath, body: ProfileBody) -> dict[str, Any]:
-        profile = UserProfile(id=user_id, **body.model_dump())
-        return (await service.save_profile(profile)).model_dump()
-
-    @app.get("/api/v1/users/{user_id}")
-    async def get_user(user_id: UserIdPath) -> dict[str, Any]:
-        return (await service.profile(user_id)).model_dump()
-
     @app.get("/api/v1/ai-tutor/session/{session_id}")
-    async def get_session(session_id: SessionId, user_id: str | None = None) -> dict[str, Any]:
-        session = await service.session(session_id, user_id)
+    async def get_session(
+        session_id: SessionId, caller: Principal = caller_of, user_id: UserIdQuery = None
+    ) -> dict[str, Any]:
+        who = caller.on_behalf_of(user_id)
+        session = await service.session(session_id, None)
+        if not who.may_read(session.user_id, session.profile.get("classes", [])):
+            raise SessionForbidden(session_id)
         return session.model_dump(mode="json")
 
 
 def add_health_routes(
-    app: FastAPI, health_report: HealthReport, metrics_text: Callable[[], Awaitable[str]]
+    app: FastAPI,
+    health_report: HealthReport,
+    metrics_text: Callable[[], Awaitable[str]],
+    access: AccessControl,
 ) -> None:
+    """Liveness, readiness and the basic status stay open for probes; the component report
+    and the metrics are the admin's (or keep /metrics on a private port: Ray's agent)."""
+    admin_of = Depends(admin_only(access))
+
     @app.get("/health")
     @app.get("/api/v1/ai-tutor/health")
     async def basic() -> dict[str, Any]:
@@ -285,9 +342,11 @@ def add_health_routes(
         return JSONResponse({"ready": not failing, "failing": failing}, 503 if failing else 200)
 
     @app.get("/health/detailed")
-    async def detailed() -> dict[str, Any]:
+    async def detailed(admin: Principal = admin_of) -> dict[str, Any]:
+        del admin
         return await health_report()
 
     @app.get("/metrics")
-    async def metrics() -> PlainTextResponse:
+    async def metrics(admin: Principal = admin_of) -> PlainTextResponse:
+        del admin
         return PlainTextResponse(await metrics_text(), media_type="text/plain; version=0.0.4")

@@ -11,6 +11,8 @@ import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
+from access.quotas import MemoryQuotaStore, Quotas, QuotaStore, RedisQuotaStore
+from access.tokens import TokenVerifier
 from cluster.errors import ClusterError, DependencyDown
 from cluster.followed_settings import FollowedSettings
 from cluster.observability import health
@@ -23,6 +25,7 @@ from conversation.errors import ConversationError
 from conversation.fallback import FallbackSessionStore
 from conversation.sessions import RedisSessionStore, SessionStore
 from deployments.api import build_api
+from deployments.api_access import AccessConfig, AccessControl
 from deployments.handles import REPLICA_LOST, fanout_search
 from deployments.ray_metrics import RayExporter, ray_metrics_text
 from deployments.session_actor import RayActorSessionStore
@@ -111,6 +114,16 @@ def session_store(settings: Settings) -> SessionStore:
     return RayActorSessionStore(settings.session_ttl_s)
 
 
+def access_control(settings: Settings) -> AccessControl:
+    """Tokens as the settings say (none with AUTH_MODE=off); quotas counted in Redis, shared by
+    every ingress replica, or in this replica's memory without it."""
+    tokens = settings.token_config()
+    client = configured_redis(settings)
+    store: QuotaStore = MemoryQuotaStore() if client is None else RedisQuotaStore(client)
+    verifier = TokenVerifier(tokens) if tokens is not None else None
+    return AccessControl(verifier, Quotas(store))
+
+
 def token_counter(settings: Settings) -> TokenCounter:
     """The local model's own tokenizer when prepared here, else a word-based estimate."""
     tokenizer = settings.models_dir / LOCAL_MODEL / "tokenizer.json"
@@ -129,6 +142,7 @@ class TutorIngress:
         settings = get_settings()
         self._router = router
         self._sessions = session_store(settings)
+        self._access = access_control(settings)
         self._openai_configured = settings.openai_api_key is not None
         self._pool: AsyncConnectionPool | None = None
         metrics = TutorMetrics(RayExporter())
@@ -177,8 +191,12 @@ class TutorIngress:
         while health.failing((await self.health_report())["components"]):
             await asyncio.sleep(poll_s)
 
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """The ingress's `user_config`: quotas and per-role models, applied in place."""
+        self._access.configure(AccessConfig.model_validate(config))
+
     def __serve_build_asgi_app__(self) -> Any:
-        return build_api(self.service, self.health_report, ray_metrics_text)
+        return build_api(self.service, self.health_report, ray_metrics_text, self._access)
 
     async def health_report(self) -> dict[str, Any]:
         own = await health.check_all(self._probes())

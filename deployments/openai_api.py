@@ -12,10 +12,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from access.principal import Principal
+from deployments.api_access import AccessControl, authenticator, counted
+from deployments.validation import Storable
 from models.backend import ChatMessage
 from models.events import AnswerEvent, DoneEvent, ErrorEvent, TokenEvent
 from service.tutor_service import Answer, Query, TutorService
@@ -30,7 +33,7 @@ class Message(BaseModel):
     content: str = Field(max_length=4000)
 
 
-class ChatBody(BaseModel):
+class ChatBody(Storable):
     model_config = ConfigDict(extra="ignore")  # sampling fields the tutor does not use
 
     model: str = ROUTED
@@ -39,7 +42,7 @@ class ChatBody(BaseModel):
     user: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@-]{1,128}$")
 
 
-def to_query(body: ChatBody) -> Query:
+def to_query(body: ChatBody, user_id: str | None = None) -> Query:
     """The last user message is the question; earlier user/assistant turns are the history
     (the tutor keeps its own system prompt)."""
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
@@ -47,7 +50,7 @@ def to_query(body: ChatBody) -> Query:
         raise ValueError("the last message must be the user's")
     history = [ChatMessage(m.role, m.content) for m in turns[:-1]]  # type: ignore[arg-type]
     backend = None if body.model == ROUTED else body.model
-    return Query(question=turns[-1].content, user_id=body.user, history=history, backend=backend)
+    return Query(question=turns[-1].content, user_id=user_id, history=history, backend=backend)
 
 
 def tutor_extra(answer: Answer) -> dict[str, Any]:
@@ -114,25 +117,31 @@ async def stream_chunks(events: AsyncIterator[AnswerEvent], created: int) -> Asy
     yield "data: [DONE]\n\n"
 
 
-def add_openai_routes(app: FastAPI, service: TutorService) -> None:
+def add_openai_routes(app: FastAPI, service: TutorService, access: AccessControl) -> None:
+    caller_of = Depends(authenticator(access))  # resolves the bearer token per request
+
     @app.get("/v1/models")
-    async def models() -> dict[str, Any]:
+    async def models(caller: Principal = caller_of) -> dict[str, Any]:
         routed = {"id": ROUTED, "object": "model", "owned_by": "ai-tutor", "version": "routed"}
         backends = [
             {"id": m["id"], "object": "model", "owned_by": "ai-tutor", "version": m["version"]}
             for m in await service.models()
         ]
-        return {"object": "list", "data": [routed, *backends]}
+        usable = [m for m in [routed, *backends] if access.may_use(caller, m["id"])]
+        return {"object": "list", "data": usable}
 
     @app.post("/v1/chat/completions", response_model=None)
-    async def chat(body: ChatBody) -> Any:
+    async def chat(body: ChatBody, caller: Principal = caller_of) -> Any:
+        who = caller.on_behalf_of(body.user)
+        access.allow_model(caller, body.model)
         try:
-            query = to_query(body)
+            query = to_query(body, who.user_id)
         except ValueError as exc:
             error = {"type": "invalid_request", "message": str(exc)}
             return JSONResponse({"error": error}, 422)
+        await access.quotas.admit(who)
         created = int(time.time())
-        events = service.ask(query)
+        events = counted(service.ask(query), who, access)
         first = await anext(events)  # request errors surface here, before streaming starts
         if body.stream:
             return StreamingResponse(

@@ -12,6 +12,7 @@ from cluster.observability import health
 from cluster.observability.metrics import PrometheusExporter, TutorMetrics
 from conversation.sessions import MemorySessionStore, SessionStore
 from deployments.api import build_api
+from deployments.api_access import AccessControl
 from models.backend import LLMBackend
 from models.breaker import CircuitBreakers, MemoryBreakerStore
 from models.generation import LLMClient
@@ -66,7 +67,7 @@ def local_router(
 
 
 def local_api(
-    router: TutorRouter, sessions: SessionStore | None = None
+    router: TutorRouter, sessions: SessionStore | None = None, access: AccessControl | None = None
 ) -> tuple[FastAPI, TutorService]:
     """The API over `router`, recording into the same metrics the router records into."""
     metrics = router.observer
@@ -76,4 +77,4 @@ def local_api(
     async def report() -> dict[str, object]:
         return health.report_of({"session_store": {"status": "healthy", "backend": "memory"}})
 
-    return build_api(service, report, metrics.exporter.text), service
+    return build_api(service, report, metrics.exporter.text, access), service

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -142,8 +142,13 @@ class TutorService:
         self.window_tokens = window_tokens
         self._summarizing: set[asyncio.Task[None]] = set()
 
-    async def start_session(self, user_id: str | None) -> Session:
+    async def start_session(self, user_id: str | None, classes: Iterable[str] = ()) -> Session:
+        """A new session for `user_id`, with a snapshot of their profile; `classes` (from the
+        token) join the profile's, so the teachers of those classes may read the session."""
         profile = await self._profile(user_id)
+        known = set(profile.get("classes", [])) | set(classes)
+        if known:
+            profile["classes"] = sorted(known)
         return await self.sessions.create(user_id or ANONYMOUS, profile)
 
     async def session(self, session_id: str, user_id: str | None) -> Session:
@@ -272,12 +277,15 @@ class TutorService:
         while self._summarizing:
             await asyncio.gather(*list(self._summarizing), return_exceptions=True)
 
-    async def feedback(self, request_id: str, rating: int, comment: str) -> str:
+    async def feedback(
+        self, request_id: str, rating: int, comment: str, asker: str | None = None
+    ) -> str:
+        """Feedback on a logged answer; with `asker`, only on an answer given to that user."""
         if self.feedback_store is None:
             raise DependencyDown("database", "DATABASE_URL is not set: feedback is not stored")
         if self.request_log is not None:
             await self.request_log.flush()  # this replica's answer may still be buffered
-        arm = await self.feedback_store.record(request_id, rating, comment)
+        arm = await self.feedback_store.record(request_id, rating, comment, asker)
         if self.metrics is not None:
             self.metrics.feedback(arm, "up" if rating > 0 else "down")
         return arm

@@ -41,6 +41,22 @@ def run_tutor(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def bearer(
+    user_id: str,
+    role: str = "student",
+    classes: tuple[str, ...] = (),
+    data_dir: Path = ROOT / "var",
+) -> dict[str, str]:
+    """An Authorization header the graph accepts: minted with the development secret of
+    `data_dir`, the one a graph started on that DATA_DIR verifies with."""
+    from access.tokens import mint
+    from cluster.settings import Settings
+
+    config = Settings(data_dir=data_dir, _env_file=None).token_config()
+    assert config is not None
+    return {"Authorization": f"Bearer {mint(config, user_id, role, 3600, classes)}"}  # type: ignore[arg-type]
+
+
 def read_docs(subject: str) -> list[dict[str, str]]:
     with gzip.open(CURRICULUM / f"{subject}.jsonl.gz", "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]

@@ -100,6 +100,45 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo(f"  {name:28} {state}")
 
 
+class RoleChoice(StrEnum):
+    student = "student"
+    teacher = "teacher"
+    admin = "admin"
+    service = "service"
+
+
+TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_ttl(text: str) -> int:
+    number, unit = text[:-1], text[-1:]
+    if unit not in TTL_UNITS or not number.isdigit() or int(number) <= 0:
+        fail(f"--ttl {text!r}: a positive number with s, m, h or d (e.g. 1h)")
+    return int(number) * TTL_UNITS[unit]
+
+
+@app.command()
+def token(
+    user_id: Annotated[str, typer.Argument(help="The token's subject: the user it speaks for.")],
+    role: Annotated[RoleChoice, typer.Option(help="What the user may do.")] = RoleChoice.student,
+    ttl: Annotated[str, typer.Option(help="Lifetime: 30m, 1h, 7d...")] = "1h",
+    classes: Annotated[
+        str, typer.Option(help="Comma-separated class ids (a teacher reads their students').")
+    ] = "",
+) -> None:
+    """Print a bearer token the running cluster accepts (development, or a shared secret)."""
+    from access.tokens import SUBJECT, mint
+
+    if not SUBJECT.match(user_id):
+        fail(f"user id {user_id!r}: 1-128 of letters, digits and _.@-")
+    config = get_settings().token_config()
+    if config is None or not config.secret:
+        fail("tokens come from your identity provider here (AUTH_MODE=off, or a public key/JWKS)")
+    assert config is not None
+    ids = tuple(c.strip() for c in classes.split(",") if c.strip())
+    typer.echo(mint(config, user_id, role.value, parse_ttl(ttl), ids))
+
+
 @app.command()
 def migrate() -> None:
     """Apply pending SQL migrations to DATABASE_URL."""

@@ -27,6 +27,8 @@ class UserProfile(BaseModel):
     class_level: int | None = Field(None, ge=1, le=13)
     subjects: list[str] = Field(default_factory=list, max_length=20)
     progress: dict[str, Any] = Field(default_factory=dict)
+    # The student's classes, from their token: a teacher of one of them may read the profile.
+    classes: list[str] = Field(default_factory=list, max_length=50)
 
 
 @dataclass(frozen=True)
@@ -92,17 +94,19 @@ class Users:
     async def _upsert(self, profile: UserProfile) -> UserProfile:
         async with self._pool.connection() as conn:
             await conn.execute(
-                """INSERT INTO users (id, display_name, class_level, subjects, progress)
-                VALUES (%s, %s, %s, %s, %s)
+                """INSERT INTO users (id, display_name, class_level, subjects, progress, classes)
+                VALUES (%s, %s, %s, %s, %s, %s)
                 ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name,
                     class_level = EXCLUDED.class_level, subjects = EXCLUDED.subjects,
-                    progress = EXCLUDED.progress, updated_at = now()""",
+                    progress = EXCLUDED.progress, classes = EXCLUDED.classes,
+                    updated_at = now()""",
                 (
                     profile.id,
                     profile.display_name,
                     profile.class_level,
                     profile.subjects,
                     Jsonb(profile.progress),
+                    profile.classes,
                 ),
             )
         return profile
@@ -111,7 +115,8 @@ class Users:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
-                "SELECT id, display_name, class_level, subjects, progress FROM users WHERE id = %s",
+                "SELECT id, display_name, class_level, subjects, progress, classes "
+                "FROM users WHERE id = %s",
                 (user_id,),
             )
             return await cur.fetchone()
@@ -213,15 +218,18 @@ class Feedback:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
-    async def record(self, request_id: str, rating: int, comment: str) -> str:
-        """Store the feedback and return the arm of the answer it is about."""
+    async def record(
+        self, request_id: str, rating: int, comment: str, asker: str | None = None
+    ) -> str:
+        """Store the feedback and return the arm of the answer it is about. With `asker`,
+        only on an answer that user was given (another's reads as unknown: no leak)."""
         with database_errors():
             async with self._pool.connection() as conn:
                 cur = await conn.execute(
-                    "SELECT ab_arm FROM request_log WHERE request_id = %s", (request_id,)
+                    "SELECT ab_arm, user_id FROM request_log WHERE request_id = %s", (request_id,)
                 )
                 row = await cur.fetchone()
-                if row is None:
+                if row is None or (asker is not None and row[1] != asker):
                     raise UnknownRequest(request_id)
                 await conn.execute(
                     "INSERT INTO feedback (request_id, rating, comment) VALUES (%s, %s, %s)",

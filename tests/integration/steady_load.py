@@ -87,8 +87,15 @@ def summarize(outcomes: list[Outcome]) -> Summary:
 
 
 class SteadyLoad:
-    def __init__(self, url: str, workers: int = 3, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        workers: int = 3,
+        timeout_s: float = 60.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.url = url
+        self.headers = headers or {}
         self.workers = workers
         self.timeout_s = timeout_s
         self.outcomes: list[Outcome] = []
@@ -110,7 +117,9 @@ class SteadyLoad:
         return list(self.outcomes)
 
     async def _run(self) -> None:
-        async with httpx.AsyncClient(base_url=self.url, timeout=self.timeout_s) as client:
+        async with httpx.AsyncClient(
+            base_url=self.url, timeout=self.timeout_s, headers=self.headers
+        ) as client:
             await asyncio.gather(*(self._worker(client, n) for n in range(self.workers)))
 
     async def _worker(self, client: httpx.AsyncClient, number: int) -> None:
@@ -148,8 +157,10 @@ class SteadyLoad:
 
 
 @contextmanager
-def steady_load(url: str, workers: int = 3) -> Iterator[SteadyLoad]:
-    load = SteadyLoad(url, workers).start()
+def steady_load(
+    url: str, workers: int = 3, headers: dict[str, str] | None = None
+) -> Iterator[SteadyLoad]:
+    load = SteadyLoad(url, workers, headers=headers).start()
     try:
         yield load
     finally:

@@ -10,6 +10,7 @@ runs the same scenarios longer and prints the figures in docs/PERFORMANCE.md.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import yaml
 
 from cluster.launcher import RAY_DEFAULTS, RAY_ENV, Head
 from cluster.storage.migrate import migrate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, bearer
 from tests.fakes.openai_server import FaultServer, free_port
 from tests.integration.fault_graph import BREAKER, REMOTE, edit_for_faults
 from tests.integration.postgres_server import PostgresServer
@@ -35,6 +36,8 @@ from tests.integration.steady_load import Outcome, answered_turns, steady_load, 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
 WORKERS = 3  # steady_load's concurrent students
+# The load asks as an admin: no quota, so that only the faults decide what fails.
+ADMIN = bearer("fault-admin", "admin", data_dir=ROOT / "var")
 
 
 def fault_config(path: Path, port: int) -> Path:
@@ -132,7 +135,7 @@ def upstream(upstream_port: int) -> Iterator[FaultServer]:
 
 def run_load(url: str, seconds: float, during: Any = None) -> list[Outcome]:
     """`seconds` of steady load; `during(load)` runs meanwhile (the fault), then the rest."""
-    with steady_load(url) as load:
+    with steady_load(url, headers=ADMIN) as load:
         if during is not None:
             during(load)
         while load.elapsed() < seconds:
@@ -141,7 +144,8 @@ def run_load(url: str, seconds: float, during: Any = None) -> list[Outcome]:
 
 
 def components(cluster: dict[str, Any]) -> dict[str, Any]:
-    report: dict[str, Any] = httpx.get(f"{cluster['url']}/health/detailed", timeout=30).json()
+    url = f"{cluster['url']}/health/detailed"
+    report: dict[str, Any] = httpx.get(url, timeout=30, headers=ADMIN).json()
     return report
 
 
@@ -226,13 +230,13 @@ def test_through_a_redis_restart_answers_continue_and_no_turn_is_lost(
         time.sleep(1)
         for session_id in expected:
             url = f"{cluster['url']}/api/v1/ai-tutor/session/{session_id}"
-            kept[session_id] = len(httpx.get(url, timeout=30).json()["turns"])
+            kept[session_id] = len(httpx.get(url, timeout=30, headers=ADMIN).json()["turns"])
     assert kept == expected
 
 
 def dropped_log_rows(cluster: dict[str, Any]) -> float:
     """Request-log rows dropped so far, summed over every ingress replica (Ray's metrics)."""
-    text = httpx.get(f"{cluster['url']}/metrics", timeout=30).text
+    text = httpx.get(f"{cluster['url']}/metrics", timeout=30, headers=ADMIN).text
     series = [line for line in text.splitlines() if line.startswith("ray_tutor_request_log_rows")]
     return sum(float(line.rsplit(" ", 1)[1]) for line in series if 'outcome="dropped"' in line)
 
@@ -313,3 +317,42 @@ def test_a_killed_replica_is_replaced_and_only_its_in_flight_requests_may_break(
     else:  # behind the ingress, the tutor's own 502/503 says what broke
         assert all(o.http_status in (502, 503) and "replica" in o.error for o in broken), broken
     assert [o for o in outcomes if o.at > 9 and o.status != "ok"] == []  # recovered
+
+
+def test_a_students_burst_limit_holds_across_two_ingress_replicas(cluster):
+    """3N concurrent questions from one student whose limit is N: exactly N answered, the
+    rest 429 with Retry-After; another student is unaffected. The count is one Lua script in
+    Redis, so two replicas do not double the limit."""
+    limit = 4
+    config = yaml.safe_load(cluster["config"].read_text())
+    ingress = next(d for d in config["applications"][0]["deployments"] if d["name"] == "Ingress")
+    ingress["user_config"] = {"quotas": {"roles": {"student": {"burst_per_minute": limit}}}}
+    changed = Path(cluster["config"]).with_name("quota.yaml")
+    changed.write_text(yaml.safe_dump(config))
+    address = f"--address={cluster['head'].dashboard_url}"
+    subprocess.run([str(BIN / "serve"), "deploy", str(changed), address], check=True, timeout=60)
+    student = bearer(f"quota-{os.getpid()}", data_dir=ROOT / "var")
+    url = f"{cluster['url']}/api/v1/ai-tutor/query"
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60, headers=student) as http:
+            asks = [http.post(url, json={"question": "What is a noun?"}) for _ in range(3 * limit)]
+            return list(await asyncio.gather(*asks))
+
+    deadline, seen = time.monotonic() + 30, 0  # the user_config reaches both replicas in seconds
+    while seen < 4 and time.monotonic() < deadline:
+        probe = httpx.post(
+            url,
+            json={"question": "What is gold?"},
+            headers=bearer(f"probe-{time.monotonic_ns()}", data_dir=ROOT / "var"),
+            timeout=60,
+        )
+        seen = seen + 1 if probe.headers.get("x-ratelimit-limit") == str(limit) else 0
+        time.sleep(0.5)
+    statuses = [r.status_code for r in asyncio.run(burst())]
+    assert sorted(statuses) == [200] * limit + [429] * (2 * limit), statuses
+    other = bearer(f"other-{os.getpid()}", data_dir=ROOT / "var")
+    assert (
+        httpx.post(url, json={"question": "What is a verb?"}, headers=other, timeout=60).status_code
+        == 200
+    )

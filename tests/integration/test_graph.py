@@ -26,13 +26,14 @@ from ray import serve
 from cluster.storage.migrate import migrate
 from graphs.tutor import TutorAppArgs, build_app
 from retrieval.store import ShardStore
-from tests.conftest import ROOT, run_tutor, shared_corpus
+from tests.conftest import ROOT, bearer, run_tutor, shared_corpus
 from tests.fakes.openai_server import free_port
 from tests.integration.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
 
 DATA_DIR = Path(os.environ.get("DATA_DIR", ROOT / "var")).resolve()
+ADMIN = bearer("it-admin", "admin", data_dir=DATA_DIR)
 INDEX_DIR = DATA_DIR / "indexes"
 MODEL_DIR = DATA_DIR / "models" / "smollm2-135m-instruct"
 SUBJECTS = ["chemistry", "computing", "english"]
@@ -87,7 +88,8 @@ def tutor(redis_server: RedisServer, database_url: str, served_index_dir: Path) 
 
 @pytest.fixture(scope="module")
 def client(tutor: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=tutor, timeout=120) as http:
+    """An admin's client (it may act for named users, as a school's backend would)."""
+    with httpx.Client(base_url=tutor, timeout=120, headers=ADMIN) as http:
         yield http
 
 
@@ -174,7 +176,8 @@ def test_each_answer_is_logged_in_postgres(client: httpx.Client, database_url: s
 
 def test_streaming_answers_arrive_as_server_sent_events(tutor: str):
     body = {"question": "What is recursion?", "stream": True}
-    with httpx.stream("POST", f"{tutor}/api/v1/ai-tutor/query", json=body, timeout=120) as resp:
+    url = f"{tutor}/api/v1/ai-tutor/query"
+    with httpx.stream("POST", url, json=body, timeout=120, headers=ADMIN) as resp:
         events = [json.loads(line[6:]) for line in resp.iter_lines() if line.startswith("data: ")]
     kinds = [e["type"] for e in events]
     assert kinds[0] == "sources" and kinds[-1] == "done" and "token" in kinds
@@ -231,7 +234,8 @@ def test_through_a_redis_outage_answers_continue_and_nothing_is_lost(
 
 
 def test_any_openai_client_can_use_the_tutor(tutor: str):
-    client = openai.OpenAI(base_url=f"{tutor}/v1", api_key="not-needed", timeout=120)
+    token = ADMIN["Authorization"].removeprefix("Bearer ")  # the client sends it as a bearer
+    client = openai.OpenAI(base_url=f"{tutor}/v1", api_key=token, timeout=120)
     models = {m.id for m in client.models.list().data}
     assert {"tutor", "local"} <= models
     reply = client.chat.completions.create(
@@ -322,3 +326,22 @@ def test_the_whole_computing_corpus_published_while_serving_answers_through_the_
     question = {"query": "What is the atomic number of carbon?", "k": 1}
     carbon = client.post("/api/v1/retrieval/search", json=question).json()
     assert carbon["results"][0]["id"] == "chemistry:carbon"  # the other shards kept serving
+
+
+def test_a_student_needs_a_token_and_sees_only_their_own(tutor: str):
+    """Tokens through the deployed graph: the ingress replicas verify them themselves."""
+    amina = bearer("amina", "student", ("7b",), data_dir=DATA_DIR)
+    bilal = bearer("bilal", data_dir=DATA_DIR)
+    her_teacher = bearer("ms-ade", "teacher", ("7b",), data_dir=DATA_DIR)
+    another_teacher = bearer("mr-obi", "teacher", ("9a",), data_dir=DATA_DIR)
+    with httpx.Client(base_url=tutor, timeout=120) as http:
+        assert http.post("/api/v1/ai-tutor/session/start", json={}).status_code == 401
+        started = http.post("/api/v1/ai-tutor/session/start", json={}, headers=amina)
+        assert started.status_code == 201
+        own = f"/api/v1/ai-tutor/session/{started.json()['session_id']}"
+        assert http.get(own, headers=amina).status_code == 200
+        assert http.get(own, headers=bilal).status_code == 403
+        assert http.get(own, headers=her_teacher).status_code == 200
+        assert http.get(own, headers=another_teacher).status_code == 403
+        assert http.get("/metrics", headers=amina).status_code == 403
+        assert http.get("/health/live").status_code == 200

@@ -24,11 +24,13 @@ import pytest
 import yaml
 
 from cluster.launcher import Head, head_processes
-from tests.conftest import ROOT
+from tests.conftest import ROOT, bearer
 from tests.fakes.openai_server import free_port
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
+# `tutor up` runs on the checkout's DATA_DIR: its development secret signs the tests' tokens.
+ADMIN = bearer("it-admin", "admin", data_dir=ROOT / "var")
 
 
 def write_config(
@@ -88,7 +90,13 @@ def cluster(operator_env: dict[str, str]) -> Iterator[dict[str, Any]]:
     )
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        yield {"url": f"http://127.0.0.1:{port}", "config": config, "head": head, "up": up.stdout}
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "config": config,
+            "head": head,
+            "up": up.stdout,
+            "env": operator_env,
+        }
     finally:
         cwd = operator_env["CONFIG_DIR"]
         subprocess.run([str(BIN / "tutor"), "down"], env=operator_env, cwd=cwd, check=False)
@@ -124,10 +132,21 @@ def test_serve_status_shows_every_node_healthy(cluster: dict[str, Any]):
 
 
 def test_the_readme_question_is_answered_with_its_chemistry_source(cluster: dict[str, Any]):
+    token = subprocess.run(  # as the README does: TOKEN=$(tutor token readme-student)
+        [str(BIN / "tutor"), "token", "readme-student"],
+        env=cluster["env"],
+        cwd=cluster["env"]["CONFIG_DIR"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     response = httpx.post(
         f"{cluster['url']}/api/v1/ai-tutor/query",
         content='{"question": "What is the atomic number of carbon?"}',  # as `curl -d` sends it
-        headers={"content-type": "application/x-www-form-urlencoded"},
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "authorization": f"Bearer {token}",
+        },
         timeout=120,
     )
     assert response.status_code == 200, response.text
@@ -136,17 +155,22 @@ def test_the_readme_question_is_answered_with_its_chemistry_source(cluster: dict
 
 def test_embedded_defaults_are_reported_and_sessions_span_ingress_replicas(cluster: dict[str, Any]):
     url = cluster["url"]
-    components = httpx.get(f"{url}/health/detailed", timeout=30).json()["components"]
+    components = httpx.get(f"{url}/health/detailed", timeout=30, headers=ADMIN).json()["components"]
     assert components["session_store"] == {**components["session_store"], "backend": "ray-actor"}
     assert components["redis"]["status"] == components["database"]["status"] == "disabled"
-    session_id = httpx.post(f"{url}/api/v1/ai-tutor/session/start", json={}).json()["session_id"]
+    start = f"{url}/api/v1/ai-tutor/session/start"
+    session_id = httpx.post(start, json={}, headers=ADMIN).json()["session_id"]
     # Requests spread over both ingress replicas; each must see what the other wrote.
     for question in ("What is an atom?", "What is a molecule?"):
         body = {"question": question, "session_id": session_id}
-        answer = httpx.post(f"{url}/api/v1/ai-tutor/query", json=body, timeout=120)
+        answer = httpx.post(f"{url}/api/v1/ai-tutor/query", json=body, timeout=120, headers=ADMIN)
         assert answer.status_code == 200, answer.text
     seen = [
-        len(httpx.get(f"{url}/api/v1/ai-tutor/session/{session_id}", timeout=30).json()["turns"])
+        len(
+            httpx.get(
+                f"{url}/api/v1/ai-tutor/session/{session_id}", timeout=30, headers=ADMIN
+            ).json()["turns"]
+        )
         for _ in range(6)
     ]
     assert seen == [4] * 6
@@ -155,7 +179,8 @@ def test_embedded_defaults_are_reported_and_sessions_span_ingress_replicas(clust
 def test_serve_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, Any]):
     before = {r["replica_id"] for r in router_state(cluster)["replicas"]}
     search = f"{cluster['url']}/api/v1/retrieval/search"
-    dense = httpx.post(search, json={"query": "hash function"}, timeout=60).json()["results"]
+    query = {"query": "hash function"}
+    dense = httpx.post(search, json=query, timeout=60, headers=ADMIN).json()["results"]
     config = write_config(cluster["config"], int(cluster["url"].rsplit(":", 1)[1]), "hybrid", 3)
     serve_cli(cluster, "deploy", str(config))
     deadline = time.monotonic() + 120
@@ -173,7 +198,7 @@ def test_serve_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, An
     # The router's search settings reach the ingress (which serves searches) within a second.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        hybrid = httpx.post(search, json={"query": "hash function"}, timeout=60).json()["results"]
+        hybrid = httpx.post(search, json=query, timeout=60, headers=ADMIN).json()["results"]
         if hybrid[0]["score"] <= rrf_ceiling:
             break
         time.sleep(0.5)
@@ -200,7 +225,7 @@ def second_model() -> Iterator[str]:
 
 
 def keep_asking(url: str, stop: threading.Event, results: list[tuple[int, str]]) -> None:
-    with httpx.Client(timeout=120) as client:
+    with httpx.Client(timeout=120, headers=ADMIN) as client:
         while not stop.is_set():
             response = client.post(
                 f"{url}/api/v1/ai-tutor/query", json={"question": "What is a noun?"}
