@@ -42,7 +42,7 @@ from common import ADMIN, ROOT, Graph, deployment, running_graph
 
 from cluster.launcher import RAY_DEFAULTS, RAY_ENV
 from cluster.storage.migrate import migrate
-from tests.fakes.openai_server import FaultServer, free_port
+from tests.fakes.openai_server import UpstreamProcess, free_port
 from tests.integration.fault_graph import REMOTE, edit_for_faults
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.redis_server import RedisServer
@@ -64,7 +64,7 @@ class Rig:
         self.url, self.head = graph.url, graph.head
         self.dashboard = graph.head.dashboard_url
         self.upstream_port, self.redis, self.postgres = upstream_port, redis, postgres
-        self.upstream: FaultServer | None = None
+        self.upstream: UpstreamProcess | None = None
 
     def kill(self, deployment: str) -> None:
         address = f"127.0.0.1:{self.head.gcs_port}"
@@ -80,12 +80,12 @@ class Rig:
 
     def start_upstream(self, **faults: Any) -> None:
         self.stop_upstream()
-        self.upstream = FaultServer(port=self.upstream_port).start()
+        self.upstream = UpstreamProcess(port=self.upstream_port).start()
         self.upstream.set(**faults)
 
     def stop_upstream(self) -> None:
         if self.upstream is not None:
-            self.upstream.stop()
+            self.upstream.kill()
             self.upstream = None
 
     def config(self, policy: list[str] | None = None, max_tokens: int = 48) -> dict[str, Any]:

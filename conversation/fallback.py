@@ -56,9 +56,10 @@ class FallbackSessionStore:
             "pending_write_back": pending,
         }
 
-    async def _primary(self, call: Callable[[], Awaitable[T]]) -> T | None:
-        """The call on Redis, or None (and degraded) when Redis does not answer."""
-        if self.degraded and self._clock() - self._last_try < RETRY_S:
+    async def _primary(self, call: Callable[[], Awaitable[T]], always: bool = False) -> T | None:
+        """The call on Redis, or None (and degraded) when Redis does not answer. While degraded,
+        Redis is tried again at most every RETRY_S, unless `always`."""
+        if self.degraded and not always and self._clock() - self._last_try < RETRY_S:
             return None
         self._last_try = self._clock()
         try:
@@ -96,7 +97,9 @@ class FallbackSessionStore:
         self._down_since = None
 
     async def create(self, user_id: str, profile: dict[str, Any]) -> Session:
-        session = await self._primary(lambda: self.primary.create(user_id, profile))
+        # Always Redis first: a session made in this replica's memory is unknown to the other
+        # replicas until written back, so none is made there a moment longer than needed.
+        session = await self._primary(lambda: self.primary.create(user_id, profile), always=True)
         if session is None:
             session = await self.local.create(user_id, profile)
             self._created.add(session.id)

@@ -13,13 +13,17 @@ import json
 import random
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -78,6 +82,18 @@ def usage_chunk(model: str, prompt: int, completion: int) -> str:
 
 def build_app(faults: Faults, model: str) -> FastAPI:
     app = FastAPI()
+
+    @app.post("/_faults")
+    async def set_faults(request: Request) -> dict[str, int]:
+        """For a server in another process (`UpstreamProcess`): set faults, read the calls."""
+        for key, value in (await request.json()).items():
+            setattr(faults, key, value)
+        faults.calls = 0
+        return {"calls": faults.calls}
+
+    @app.get("/_faults")
+    async def get_faults() -> dict[str, int]:
+        return {"calls": faults.calls}
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -195,3 +211,50 @@ def fault_server(model: str = "fake-model") -> Iterator[FaultServer]:
         yield server
     finally:
         server.stop()
+
+
+class UpstreamProcess:
+    """The same fake upstream in a process of its own, so that a test can kill it as an
+    outage does: SIGKILL, and the kernel resets every connection it held (a server thread
+    cannot be killed; its half-closed sockets would hang clients instead)."""
+
+    def __init__(self, port: int | None = None, model: str = "fake-model") -> None:
+        self.port = port or free_port()
+        self.model = model
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> UpstreamProcess:
+        command = [sys.executable, "-m", "tests.fakes.openai_server", str(self.port), self.model]
+        root = Path(__file__).resolve().parents[2]
+        self._proc = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/_faults", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the fake upstream on {self.port} did not start")
+
+    def set(self, **changes: Any) -> None:
+        httpx.post(f"http://127.0.0.1:{self.port}/_faults", json=changes, timeout=5)
+
+    @property
+    def calls(self) -> int:
+        calls: int = httpx.get(f"http://127.0.0.1:{self.port}/_faults", timeout=5).json()["calls"]
+        return calls
+
+    def kill(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+            self._proc = None
+
+
+if __name__ == "__main__":
+    port, served = int(sys.argv[1]), sys.argv[2]
+    uvicorn.run(build_app(Faults(), served), host="127.0.0.1", port=port, log_level="warning")

@@ -27,7 +27,7 @@ import yaml
 from cluster.launcher import RAY_DEFAULTS, RAY_ENV, Head
 from cluster.storage.migrate import migrate
 from tests.conftest import ROOT, bearer
-from tests.fakes.openai_server import FaultServer, free_port
+from tests.fakes.openai_server import UpstreamProcess, free_port
 from tests.integration.fault_graph import BREAKER, REMOTE, edit_for_faults
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.redis_server import RedisServer
@@ -126,11 +126,11 @@ def cluster(operator_env: dict[str, str]) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def upstream(upstream_port: int) -> Iterator[FaultServer]:
+def upstream(upstream_port: int) -> Iterator[UpstreamProcess]:
     """The OpenAI upstream, up for one test on the port the graph was deployed with."""
-    server = FaultServer(port=upstream_port).start()
+    server = UpstreamProcess(port=upstream_port).start()
     yield server
-    server.stop()
+    server.kill()
 
 
 def run_load(url: str, seconds: float, during: Any = None) -> list[Outcome]:
@@ -177,10 +177,10 @@ def test_a_deploy_with_the_upstream_unreachable_succeeds_and_answers_come_locall
     assert {o.backend for o in outcomes} == {"local"}
 
 
-def test_when_the_upstream_comes_up_traffic_goes_back_to_it(cluster, upstream: FaultServer):
+def test_when_the_upstream_comes_up_traffic_goes_back_to_it(cluster, upstream: UpstreamProcess):
     outcomes = run_load(cluster["url"], 12)
     assert_nothing_failed(outcomes)
-    assert upstream.faults.calls > 0
+    assert upstream.calls > 0
     remote = [o.at for o in outcomes if o.backend == REMOTE]
     # Within the breaker's probe interval (and one answer's time) the tier serves again.
     assert remote and remote[0] < BREAKER["open_s"] + 8, summarize(outcomes).line()
@@ -188,12 +188,16 @@ def test_when_the_upstream_comes_up_traffic_goes_back_to_it(cluster, upstream: F
 
 
 def test_the_upstream_killed_mid_run_falls_back_and_breaks_only_streams_in_flight(
-    cluster, upstream: FaultServer
+    cluster, upstream: UpstreamProcess
 ):
-    outcomes = run_load(cluster["url"], 12, during=lambda _: (time.sleep(3), upstream.stop()))
+    outcomes = run_load(cluster["url"], 18, during=lambda _: (time.sleep(3), upstream.kill()))
     assert_nothing_failed(outcomes, in_flight_may_break=True)
     after = [o for o in outcomes if o.at > 5]
-    assert after and {o.backend for o in after} == {"local"}
+    # After a fast remote phase each student's session holds a full window of turns, so the
+    # local CPU model's answers take ~10 s (long prompts, summaries on the same model): the
+    # load runs long enough for questions sent after the kill to be answered.
+    timeline = [(round(o.at, 1), round(o.latency_s, 1), o.backend) for o in outcomes if o.at > 2]
+    assert after and {o.backend for o in after} == {"local"}, timeline
 
 
 @pytest.mark.parametrize(
@@ -202,7 +206,7 @@ def test_the_upstream_killed_mid_run_falls_back_and_breaks_only_streams_in_fligh
     ids=["hanging", "answering-in-10s", "failing-half-at-random"],
 )
 def test_a_sick_upstream_falls_back_to_the_local_model(
-    cluster, upstream: FaultServer, fault: dict[str, Any]
+    cluster, upstream: UpstreamProcess, fault: dict[str, Any]
 ):
     upstream.set(**fault)
     outcomes = run_load(cluster["url"], 10)
@@ -294,7 +298,7 @@ def test_a_serve_deploy_of_a_changed_user_config_under_load_fails_nothing(cluste
     "deployment", ["Ingress", "Router", "Embedder", "Retriever-chemistry", f"LLM-{REMOTE}"]
 )
 def test_a_killed_replica_is_replaced_and_only_its_in_flight_requests_may_break(
-    cluster, operator_env: dict[str, str], upstream: FaultServer, deployment: str
+    cluster, operator_env: dict[str, str], upstream: UpstreamProcess, deployment: str
 ):
     """Serve replaces a killed replica. Requests it held may break; each must then be a 5xx
     that says so (counted here), and no more than the replica held at once."""

@@ -60,3 +60,14 @@ async def test_ending_a_redis_session_during_the_outage_is_refused_not_lost(part
         await store.end(session.id)
     primary.up = True
     assert await primary.data.get(session.id) is not None
+
+
+async def test_a_new_session_goes_to_redis_as_soon_as_it_answers_again(parts):
+    """Within the retry interval other operations stay in memory, but a new session tries
+    Redis at once: one made in memory would be unknown to the other ingress replicas."""
+    primary, clock, store = parts
+    primary.up = False
+    await store.create("amina", {})  # memory: Redis is down
+    primary.up, clock.now = True, 0.5  # back, well within the 2 s retry interval
+    created = await store.create("bilal", {})
+    assert await primary.data.get(created.id) is not None and not store.degraded
