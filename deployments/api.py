@@ -14,7 +14,9 @@ from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi import Query as FastQuery
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from access.errors import Forbidden
@@ -33,6 +35,7 @@ from deployments.api_access import (
     rate_headers,
     with_headers,
 )
+from deployments.api_docs import PROTECTED, errors, streamed
 from deployments.openai_api import add_openai_routes, prepend
 from deployments.validation import Storable
 from models.errors import ModelError, UnknownBackendError
@@ -41,6 +44,7 @@ from retrieval.errors import InvalidQueryError, RetrievalError, UnknownSubjectEr
 from service.tutor_service import Answer, Query, TutorService
 
 SessionId = Annotated[str, Path(pattern=SESSION_ID.pattern, description="32 URL-safe characters")]
+
 USER_ID = r"^[A-Za-z0-9_.@-]{1,128}$"
 UserId = Annotated[str, Field(pattern=USER_ID)]
 UserIdPath = Annotated[str, Path(pattern=USER_ID)]
@@ -121,8 +125,26 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(error_body("invalid_request", describe_validation(exc)), 422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Starlette's own refusals (no such path, a method the path does not take, a body
+        that is not JSON) in the same error shape as everything else."""
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method the path takes, not only one route's
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        kind = HTTP_ERROR_TYPES.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(kind, str(exc.detail)), exc.status_code, headers=headers)
+
     for exc_type, status, kind in ERROR_STATUS:
         app.add_exception_handler(exc_type, _handler(status, kind))
+
+
+HTTP_ERROR_TYPES = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    matching = [r for r in app.routes if isinstance(r, APIRoute) and r.path_regex.match(path)]
+    return sorted({method for route in matching for method in route.methods or ()})
 
 
 def _handler(status: int, kind: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
@@ -229,7 +251,14 @@ def build_api(
 def add_tutor_routes(app: FastAPI, service: TutorService, access: AccessControl) -> None:
     caller_of = Depends(authenticator(access))  # resolves the bearer token per request
 
-    @app.post("/api/v1/ai-tutor/query", response_model=None)
+    @app.post(
+        "/api/v1/ai-tutor/query",
+        response_model=None,
+        responses={
+            **streamed("The answer; events when `stream` is true."),
+            **errors(*PROTECTED, 403, 404, 429, 502, 503),
+        },
+    )
     async def query(body: QueryBody, caller: Principal = caller_of) -> Response:
         who = caller.on_behalf_of(body.user_id)
         headers = rate_headers(await access.quotas.admit(who))
@@ -246,7 +275,7 @@ def add_tutor_routes(app: FastAPI, service: TutorService, access: AccessControl)
             answer.absorb(event)
         return with_headers(answer_response(answer), headers)
 
-    @app.post("/api/v1/retrieval/search")
+    @app.post("/api/v1/retrieval/search", responses=errors(*PROTECTED, 503))
     async def search(body: SearchBody, caller: Principal = caller_of) -> dict[str, Any]:
         del caller  # any authenticated caller may search the curriculum
         outcome = await service.search(body.query, body.subject, body.k)
@@ -256,14 +285,14 @@ def add_tutor_routes(app: FastAPI, service: TutorService, access: AccessControl)
         ]
         return {"results": results, "degraded": outcome.degraded, "timings_ms": outcome.timings_ms}
 
-    @app.post("/api/v1/ai-tutor/feedback", status_code=201)
+    @app.post("/api/v1/ai-tutor/feedback", status_code=201, responses=errors(*PROTECTED, 404, 503))
     async def feedback(body: FeedbackBody, caller: Principal = caller_of) -> dict[str, Any]:
         rating = 1 if body.rating == "up" else -1
         asker = None if caller.role == "admin" else caller.user_id  # another's: 404, no leak
         arm = await service.feedback(body.request_id, rating, body.comment, asker)
         return {"request_id": body.request_id, "recorded": True, "arm": arm}
 
-    @app.put("/api/v1/users/{user_id}")
+    @app.put("/api/v1/users/{user_id}", responses=errors(*PROTECTED, 403, 503))
     async def put_user(
         user_id: UserIdPath, body: ProfileBody, caller: Principal = caller_of
     ) -> dict[str, Any]:
@@ -273,7 +302,7 @@ def add_tutor_routes(app: FastAPI, service: TutorService, access: AccessControl)
         profile = UserProfile(id=user_id, classes=classes, **body.model_dump())
         return (await service.save_profile(profile)).model_dump()
 
-    @app.get("/api/v1/users/{user_id}")
+    @app.get("/api/v1/users/{user_id}", responses=errors(*PROTECTED, 404, 503))
     async def get_user(user_id: UserIdPath, caller: Principal = caller_of) -> dict[str, Any]:
         profile = await service.profile(user_id)
         if not caller.may_read(user_id, profile.classes):
@@ -286,7 +315,9 @@ def add_session_routes(app: FastAPI, service: TutorService, access: AccessContro
     existence tells nothing to someone who could not guess it."""
     caller_of = Depends(authenticator(access))  # resolves the bearer token per request
 
-    @app.post("/api/v1/ai-tutor/session/start", status_code=201)
+    @app.post(
+        "/api/v1/ai-tutor/session/start", status_code=201, responses=errors(*PROTECTED, 403, 503)
+    )
     async def start(body: SessionStartBody, caller: Principal = caller_of) -> dict[str, Any]:
         who = caller.on_behalf_of(body.user_id)
         session = await service.start_session(who.user_id, who.classes)
@@ -297,14 +328,17 @@ def add_session_routes(app: FastAPI, service: TutorService, access: AccessContro
             "profile": session.profile,
         }
 
-    @app.post("/api/v1/ai-tutor/session/end")
+    @app.post("/api/v1/ai-tutor/session/end", responses=errors(*PROTECTED, 403, 404, 503))
     async def end(body: SessionEndBody, caller: Principal = caller_of) -> dict[str, Any]:
         who = caller.on_behalf_of(body.user_id)
         owner = None if who.role == "admin" else who.user_id
         session = await service.end_session(body.session_id, owner)
         return {"session_id": session.id, "ended": True, "turns": len(session.turns)}
 
-    @app.get("/api/v1/ai-tutor/session/{session_id}")
+    @app.get(
+        "/api/v1/ai-tutor/session/{session_id}",
+        responses=errors(*PROTECTED, 403, 404, 503),
+    )
     async def get_session(
         session_id: SessionId, caller: Principal = caller_of, user_id: UserIdQuery = None
     ) -> dict[str, Any]:
@@ -335,18 +369,22 @@ def add_health_routes(
     async def live() -> dict[str, str]:
         return {"status": "alive"}
 
-    @app.get("/health/ready")
+    @app.get("/health/ready", responses={503: {"description": "Not ready: names what fails."}})
     async def ready() -> JSONResponse:
         report = await health_report()
         failing = health.failing(report["components"])
         return JSONResponse({"ready": not failing, "failing": failing}, 503 if failing else 200)
 
-    @app.get("/health/detailed")
+    @app.get("/health/detailed", responses=errors(401, 403))
     async def detailed(admin: Principal = admin_of) -> dict[str, Any]:
         del admin
         return await health_report()
 
-    @app.get("/metrics")
+    @app.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {}}}, **errors(401, 403)},
+    )
     async def metrics(admin: Principal = admin_of) -> PlainTextResponse:
         del admin
         return PlainTextResponse(await metrics_text(), media_type="text/plain; version=0.0.4")

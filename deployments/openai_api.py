@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from access.principal import Principal
 from deployments.api_access import AccessControl, authenticator, counted
+from deployments.api_docs import PROTECTED, errors, streamed
 from deployments.validation import Storable
 from models.backend import ChatMessage
 from models.events import AnswerEvent, DoneEvent, ErrorEvent, TokenEvent
@@ -120,7 +121,7 @@ async def stream_chunks(events: AsyncIterator[AnswerEvent], created: int) -> Asy
 def add_openai_routes(app: FastAPI, service: TutorService, access: AccessControl) -> None:
     caller_of = Depends(authenticator(access))  # resolves the bearer token per request
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", responses=errors(401, 503))
     async def models(caller: Principal = caller_of) -> dict[str, Any]:
         routed = {"id": ROUTED, "object": "model", "owned_by": "ai-tutor", "version": "routed"}
         backends = [
@@ -130,7 +131,14 @@ def add_openai_routes(app: FastAPI, service: TutorService, access: AccessControl
         usable = [m for m in [routed, *backends] if access.may_use(caller, m["id"])]
         return {"object": "list", "data": usable}
 
-    @app.post("/v1/chat/completions", response_model=None)
+    @app.post(
+        "/v1/chat/completions",
+        response_model=None,
+        responses={
+            **streamed("A chat completion; chunks when `stream` is true."),
+            **errors(*PROTECTED, 403, 404, 429, 502, 503),
+        },
+    )
     async def chat(body: ChatBody, caller: Principal = caller_of) -> Any:
         who = caller.on_behalf_of(body.user)
         access.allow_model(caller, body.model)

@@ -316,11 +316,16 @@ def test_a_killed_replica_is_replaced_and_only_its_in_flight_requests_may_break(
     print(deployment, summary.line())
     broken = [o for o in outcomes if o.failed]
     assert len(broken) <= 3, broken  # at most the three workers' requests in flight then
-    if deployment == "Ingress":  # its in-flight requests end at HAProxy: a 5xx or a reset
+    if deployment == "Ingress":
+        # Its in-flight requests end at HAProxy (a 5xx or a reset). Serve then reconfigures
+        # HAProxy for the replacement replica, which can close a client's idle keep-alive
+        # connection: a POST sent on it is a disconnect, seconds after the kill. Counted here.
         assert all(o.http_status in (0, 502, 503) for o in broken), broken
+        late = [o for o in outcomes if o.at > 9 and o.status != "ok" and o.http_status != 0]
     else:  # behind the ingress, the tutor's own 502/503 says what broke
         assert all(o.http_status in (502, 503) and "replica" in o.error for o in broken), broken
-    assert [o for o in outcomes if o.at > 9 and o.status != "ok"] == []  # recovered
+        late = [o for o in outcomes if o.at > 9 and o.status != "ok"]
+    assert late == []  # recovered
 
 
 def test_a_students_burst_limit_holds_across_two_ingress_replicas(cluster):
