@@ -57,3 +57,34 @@ def test_the_operators_ray_auth_mode_wins_over_the_local_default(monkeypatch, tm
     env_file.write_text("RAY_AUTH_MODE=token\n")
     monkeypatch.delenv("RAY_AUTH_MODE")
     assert launcher.cluster_env(settings, env_file=env_file)["RAY_AUTH_MODE"] == "token"
+
+
+def production(monkeypatch, **env: str) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://127.0.0.1:5432/test")
+    for name in ("AUTH_MODE", "AUTH_JWT_SECRET", "AUTH_JWT_PUBLIC_KEY", "AUTH_JWKS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_production_refuses_open_or_unsigned_auth_and_names_the_variable(monkeypatch):
+    production(monkeypatch, AUTH_MODE="off")
+    with pytest.raises(ValidationError, match="AUTH_MODE=off is for development only"):
+        Settings(_env_file=None)
+    for secret in (None, "changeme", "too-short"):
+        production(monkeypatch, **({"AUTH_JWT_SECRET": secret} if secret else {}))
+        with pytest.raises(ValidationError, match="AUTH_JWT_SECRET must be a real secret"):
+            Settings(_env_file=None)
+    production(monkeypatch, AUTH_JWKS_URL="https://idp.school.test/jwks.json")
+    config = Settings(_env_file=None).token_config()
+    assert config is not None and config.jwks_url and config.secret is None
+
+
+def test_development_makes_its_signing_secret_once_and_keeps_it_private(monkeypatch, tmp_path):
+    monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
+    first = Settings(data_dir=tmp_path, _env_file=None).token_config()
+    second = Settings(data_dir=tmp_path, _env_file=None).token_config()
+    assert first is not None and second is not None and first.secret == second.secret
+    assert ((tmp_path / "auth" / "jwt-secret").stat().st_mode & 0o777) == 0o600
