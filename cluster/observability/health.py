@@ -52,8 +52,7 @@ def report_of(components: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def overall_status(components: dict[str, dict[str, Any]]) -> str:
     if failing(components):
         return "unhealthy"
-    statuses = {c["status"] for c in components.values()}
-    return "healthy" if statuses <= {"healthy", "disabled"} else "degraded"
+    return "degraded" if degraded(components) else "healthy"
 
 
 def is_optional(name: str) -> bool:
@@ -72,10 +71,11 @@ def failing(components: dict[str, dict[str, Any]]) -> list[str]:
 
 def degraded(components: dict[str, dict[str, Any]]) -> list[str]:
     """Components serving with less than they should: an optional one down, or degraded."""
+    down = set(failing(components))
     return sorted(
         name
         for name, c in components.items()
-        if c["status"] not in ("healthy", "disabled") and name not in failing(components)
+        if c["status"] not in ("healthy", "disabled") and name not in down
     )
 
 
