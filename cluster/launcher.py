@@ -44,7 +44,10 @@ RAY_ENV = {
 # loopback head `tutor up` starts: a local `ray.init` would otherwise turn it on and `serve
 # deploy` would fail. A head that listens beyond loopback should set RAY_AUTH_MODE=token
 # (docs/DEPLOYMENT.md); nothing here overrides it.
-RAY_DEFAULTS = {"RAY_AUTH_MODE": "disabled"}
+# RAY_SERVE_THROUGHPUT_OPTIMIZED buffers a replica's log lines 1000 at a time, so a warning
+# (Redis gone, a tier's breaker open) reached the file minutes late or, if the replica was
+# killed, never; access logs are off, so writing each line costs little.
+RAY_DEFAULTS = {"RAY_AUTH_MODE": "disabled", "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1"}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from cluster.settings import Settings, get_settings
+from deployments.logs import route_app_logs
 from models.backend import GenerationChunk, GenerationRequest, LLMBackend, ModelInfo
 from models.errors import BackendUnavailable, ModelError
 from models.registry import build_backend
@@ -38,7 +39,9 @@ class LLMServer:
     def __init__(self, name: str, spec: dict[str, Any]) -> None:
         self.name = name
         self._spec: BackendSpec = SPEC.validate_python(spec)
-        self._env = backend_env(get_settings())
+        settings = get_settings()
+        route_app_logs(settings.log_level)
+        self._env = backend_env(settings)
         self._backend: LLMBackend | None = None
         self._in_flight: dict[int, int] = {}  # id(backend) -> open streams
 

@@ -10,6 +10,8 @@ from typing import Any
 import faiss
 from pydantic import BaseModel, ConfigDict, Field
 
+from cluster.settings import get_settings
+from deployments.logs import route_app_logs
 from retrieval.dense import DenseIndexParams
 from retrieval.embedder import Vectors
 from retrieval.serving import ShardHolder
@@ -33,6 +35,7 @@ class RetrieverShardServer:
     published version is picked up without a restart."""
 
     def __init__(self, subject: str, index_dir: str, embedding_model: str | None = None) -> None:
+        route_app_logs(get_settings().log_level)
         # Two OpenMP threads were slower than one per query on 2-core machines.
         faiss.omp_set_num_threads(1)
         self._holder = ShardHolder(subject, Path(index_dir), DenseIndexParams(), embedding_model)

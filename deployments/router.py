@@ -13,6 +13,7 @@ from cluster.observability.metrics import TutorMetrics
 from cluster.redis_client import configured_redis
 from cluster.settings import get_settings
 from deployments.handles import REPLICA_LOST, fanout_search, health_probe
+from deployments.logs import route_app_logs
 from deployments.ray_metrics import RayExporter
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import (
@@ -82,7 +83,9 @@ class RouterServer:
         llms: dict[str, DeploymentHandle],
     ) -> None:
         retrieval = fanout_search(embedder, shards, reranker)
-        client = configured_redis(get_settings())
+        settings = get_settings()
+        route_app_logs(settings.log_level)
+        client = configured_redis(settings)
         breakers = CircuitBreakers(breaker_store(client), BreakerConfig())
         self._metrics = TutorMetrics(RayExporter())
         self._router = TutorRouter(
