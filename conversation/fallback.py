@@ -3,12 +3,20 @@ and what was written meanwhile is written back when it returns.
 
 During an outage: new sessions live here; turns for sessions that are in Redis are queued;
 a session this replica does not hold reads as absent (the query is answered without history).
-The first operation after Redis answers again writes everything back, then Redis serves alone.
+While anything waits, Redis is tried every RECOVER_S in the background, and the first call
+that reaches it writes everything back; then Redis serves alone.
+
+A session made here carries a mark in its id. Another replica that sees Redis up but not the
+session waits up to WRITE_BACK_WAIT_S for the write-back rather than answering 404: without
+it, a session started on a replica whose Redis call had just failed was unknown to the other
+replica until its next question happened to land on the first one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -19,6 +27,18 @@ from conversation.sessions import Change, MemorySessionStore, Session, SessionSt
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_S = 2.0  # while degraded, how often an operation tries Redis again
+RECOVER_S = 0.5  # while writes wait, how often the background task tries Redis
+WRITE_BACK_WAIT_S = 4.0  # how long a replica waits for another's write-back of a marked id
+OUTAGE_MARK = "__"  # begins the id of a session made in memory (1 in 4096 ordinary ids do too)
+
+
+def outage_session_id() -> str:
+    """As long and as random as an ordinary id (186 random bits), marked."""
+    return OUTAGE_MARK + secrets.token_urlsafe(24)[: 32 - len(OUTAGE_MARK)]
+
+
+def made_during_outage(session_id: str) -> bool:
+    return session_id.startswith(OUTAGE_MARK)
 
 
 class FallbackSessionStore:
@@ -32,6 +52,8 @@ class FallbackSessionStore:
         self._last_try = 0.0
         self._created: set[str] = set()  # made here during the outage
         self._queued: dict[str, list[Change]] = {}  # changes to sessions that live in Redis
+        self._writing_back = asyncio.Lock()  # one write-back at a time: each change once
+        self._recovery: asyncio.Task[None] | None = None
 
     @property
     def kind(self) -> str:
@@ -65,52 +87,87 @@ class FallbackSessionStore:
         try:
             result = await call()
         except SessionStoreDown as exc:
-            if not self.degraded:
-                log.warning("Redis unavailable, sessions fall back to memory: %s", exc)
-                self._down_since = self._clock()
+            self._went_down(exc)
             return None
         if self.degraded:
             await self._write_back()
         return result
 
+    def _went_down(self, exc: SessionStoreDown) -> None:
+        if not self.degraded:
+            log.warning("Redis unavailable, sessions fall back to memory: %s", exc)
+            self._down_since = self._clock()
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        """Try Redis until it answers (which writes everything back), not only when a student's
+        next request happens to reach this replica."""
+        while self.degraded:
+            await asyncio.sleep(RECOVER_S)
+            await self._primary(self.primary.ping, always=True)
+
     async def _write_back(self) -> None:
+        async with self._writing_back:
+            if not self.degraded:
+                return  # another call wrote back while this one waited for the lock
+            try:
+                sessions, updates = await self._write_pending()
+            except SessionStoreDown as exc:
+                log.warning("Redis failed again during write-back; will retry: %s", exc)
+                return
+            log.info("Redis is back: wrote back %d sessions and %d updates", sessions, updates)
+            self._down_since = None
+
+    async def _write_pending(self) -> tuple[int, int]:
+        """Each item leaves the pending sets once written, so a retry repeats none."""
+        sessions = updates = 0
         for session_id in sorted(self._created):
             session = await self.local.get(session_id)
             if session is not None:
                 await self.primary.save(session)
-        for session_id, changes in sorted(self._queued.items()):
-            for change in changes:
+                sessions += 1
+            self._created.discard(session_id)
+        for session_id in sorted(self._queued):
+            changes = self._queued[session_id]
+            while changes:
                 try:
-                    await self.primary.update(session_id, change)
+                    await self.primary.update(session_id, changes[0])
                 except SessionNotFound:
-                    log.warning(
-                        "session %s expired during the outage; queued turns dropped", session_id
-                    )
+                    log.warning("session %s expired during the outage; turns dropped", session_id)
                     break
-        log.info(
-            "Redis is back: wrote back %d sessions and %d queued updates",
-            len(self._created),
-            len(self._queued),
-        )
-        self._created.clear()
-        self._queued.clear()
-        self._down_since = None
+                changes.pop(0)
+                updates += 1
+            del self._queued[session_id]
+        return sessions, updates
 
     async def create(self, user_id: str, profile: dict[str, Any]) -> Session:
         # Always Redis first: a session made in this replica's memory is unknown to the other
         # replicas until written back, so none is made there a moment longer than needed.
         session = await self._primary(lambda: self.primary.create(user_id, profile), always=True)
         if session is None:
-            session = await self.local.create(user_id, profile)
+            session = Session(id=outage_session_id(), user_id=user_id, profile=profile)
+            await self.local.save(session)
             self._created.add(session.id)
         return session
 
     async def get(self, session_id: str) -> Session | None:
         if not self.degraded or session_id not in self._created:
             found = await self._primary(lambda: self.primary.get(session_id))
+            if found is None and not self.degraded and made_during_outage(session_id):
+                found = await self._written_back(session_id)
             if found is not None or not self.degraded:
                 return found
         return await self.local.get(session_id)
+
+    async def _written_back(self, session_id: str) -> Session | None:
+        """A session another replica made during an outage, once it has written it back."""
+        for _ in range(round(WRITE_BACK_WAIT_S / (RECOVER_S / 2))):
+            await asyncio.sleep(RECOVER_S / 2)
+            found = await self._primary(lambda: self.primary.get(session_id), always=True)
+            if found is not None or self.degraded:
+                return found
+        return None
 
     async def update(self, session_id: str, change: Change) -> None:
         if session_id in self._created:

@@ -13,8 +13,9 @@ class SwitchableStore:
     kind = "redis"
     degraded = False
 
-    def __init__(self) -> None:
-        self.data = MemorySessionStore(ttl_s=3600)
+    def __init__(self, data: MemorySessionStore | None = None) -> None:
+        """`data`: shared with another switch, for two replicas that see one Redis apart."""
+        self.data = data or MemorySessionStore(ttl_s=3600)
         self.up = True
 
     def _check(self) -> None:
