@@ -7,14 +7,19 @@ the limit, not N times it (a check-then-increment from each replica would let N 
 through at the edge). Without Redis, one process's memory does the same (one machine).
 Windows are fixed (the UTC minute, the UTC day): simple, and what an operator can read off a
 counter; at a minute's edge a student may ask a burst twice within seconds.
+
+While Redis is down, each replica counts in its own memory (`FallbackQuotaStore`): students
+keep getting answers, and a limit holds per replica (at worst the limit times the replicas)
+until Redis answers again; /health/detailed says so.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,8 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from access.errors import QuotaExceeded
 from access.principal import Principal, Role
 
+log = logging.getLogger(__name__)
 DAY_S, MINUTE_S = 86_400, 60
 LIMITS = ("burst", "daily_questions", "daily_tokens")
+T = TypeVar("T")
 
 
 class QuotaPolicy(BaseModel):
@@ -94,7 +101,8 @@ class QuotaStore(Protocol):
     (0 admitted, 1 burst, 2 daily questions, 3 daily tokens) and the minute's count. `spend`
     adds tokens to the day's budget. A store that cannot be reached raises."""
 
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     async def count(self, user: str, policy: QuotaPolicy, windows: Windows) -> tuple[int, int]: ...
 
@@ -172,6 +180,59 @@ class MemoryQuotaStore:
         self._counts[key] = self._counts.get(key, 0) + tokens
 
 
+class FallbackQuotaStore:
+    """Redis while it answers; this replica's memory while it does not (tried again every
+    `retry_s`). Counts made in memory are not carried over: for a few seconds' outage they
+    are small beside a day's limits."""
+
+    def __init__(
+        self,
+        primary: QuotaStore,
+        retry_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.primary = primary
+        self.local = MemoryQuotaStore()
+        self._retry_s = retry_s
+        self._clock = clock
+        self._down_at: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.primary.kind if self._down_at is None else "memory (Redis unreachable)"
+
+    @property
+    def degraded(self) -> bool:
+        return self._down_at is not None
+
+    async def count(self, user: str, policy: QuotaPolicy, windows: Windows) -> tuple[int, int]:
+        counted = await self._primary(lambda: self.primary.count(user, policy, windows))
+        return counted if counted is not None else await self.local.count(user, policy, windows)
+
+    async def spend(self, user: str, tokens: int, windows: Windows) -> None:
+        if await self._primary(lambda: self._then_true(self.primary.spend(user, tokens, windows))):
+            return
+        await self.local.spend(user, tokens, windows)
+
+    async def _primary(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        if self._down_at is not None and self._clock() - self._down_at < self._retry_s:
+            return None
+        try:
+            result = await call()
+        except aioredis.RedisError as exc:
+            if self._down_at is None:
+                log.warning("Redis unavailable, quotas count per replica: %s", exc)
+            self._down_at = self._clock()
+            return None
+        self._down_at = None
+        return result
+
+    @staticmethod
+    async def _then_true(call: Awaitable[None]) -> bool:
+        await call
+        return True
+
+
 class Quotas:
     def __init__(
         self,
@@ -199,5 +260,6 @@ class Quotas:
         return Allowance(policy.burst_per_minute, remaining, windows.minute_left_s)
 
     async def spend(self, principal: Principal, tokens: int) -> None:
-        if tokens > 0 and self.policy_for(principal) is not None:
+        """Add `tokens` to the day's budget; a negative number refunds an over-estimate."""
+        if tokens and self.policy_for(principal) is not None:
             await self.store.spend(principal.user_id, tokens, Windows.at(self._clock()))

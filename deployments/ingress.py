@@ -11,7 +11,13 @@ import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
-from access.quotas import MemoryQuotaStore, Quotas, QuotaStore, RedisQuotaStore
+from access.quotas import (
+    FallbackQuotaStore,
+    MemoryQuotaStore,
+    Quotas,
+    QuotaStore,
+    RedisQuotaStore,
+)
 from access.tokens import TokenVerifier
 from cluster.errors import ClusterError, DependencyDown
 from cluster.followed_settings import FollowedSettings
@@ -27,6 +33,7 @@ from conversation.sessions import RedisSessionStore, SessionStore
 from deployments.api import build_api
 from deployments.api_access import AccessConfig, AccessControl
 from deployments.handles import REPLICA_LOST, fanout_search
+from deployments.logs import route_app_logs
 from deployments.ray_metrics import RayExporter, ray_metrics_text
 from deployments.session_actor import RayActorSessionStore
 from models.errors import ModelError
@@ -119,7 +126,9 @@ def access_control(settings: Settings) -> AccessControl:
     every ingress replica, or in this replica's memory without it."""
     tokens = settings.token_config()
     client = configured_redis(settings)
-    store: QuotaStore = MemoryQuotaStore() if client is None else RedisQuotaStore(client)
+    store: QuotaStore = (
+        MemoryQuotaStore() if client is None else FallbackQuotaStore(RedisQuotaStore(client))
+    )
     verifier = TokenVerifier(tokens) if tokens is not None else None
     return AccessControl(verifier, Quotas(store))
 
@@ -140,6 +149,7 @@ class TutorIngress:
     ) -> None:
         # Serve awaits an async constructor, so the pool can be opened here.
         settings = get_settings()
+        route_app_logs(settings.log_level)
         self._router = router
         self._sessions = session_store(settings)
         self._access = access_control(settings)
@@ -218,7 +228,10 @@ class TutorIngress:
         return {"router": {"status": "healthy"}, **report}
 
     def _probes(self) -> dict[str, health.Probe]:
-        probes: dict[str, health.Probe] = {"session_store": self._session_probe}
+        probes: dict[str, health.Probe] = {
+            "session_store": self._session_probe,
+            "quotas": self._quota_probe,
+        }
         if self._sessions.kind != "redis":
             probes["redis"] = health.disabled("REDIS_URL unset: sessions in an embedded Ray actor")
         else:
@@ -234,6 +247,11 @@ class TutorIngress:
             return await self._sessions.check()  # degraded, not failed, while memory stands in
         await self._sessions.ping()
         return {"status": "healthy", "backend": self._sessions.kind}
+
+    async def _quota_probe(self) -> dict[str, Any]:
+        store = self._access.quotas.store
+        degraded = isinstance(store, FallbackQuotaStore) and store.degraded
+        return {"status": "degraded" if degraded else "healthy", "backend": store.kind}
 
     async def _redis_probe(self) -> dict[str, Any]:
         await self._sessions.ping()

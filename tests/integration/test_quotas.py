@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 
 from access.errors import QuotaExceeded
 from access.principal import Principal
-from access.quotas import QuotaConfig, QuotaPolicy, Quotas, RedisQuotaStore
+from access.quotas import FallbackQuotaStore, QuotaConfig, QuotaPolicy, Quotas, RedisQuotaStore
 from cluster.redis_client import redis_client
+from tests.fakes.openai_server import free_port
+from tests.integration.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
 N = 5
@@ -50,3 +53,29 @@ async def test_the_token_budget_is_shared_too(redis_url):
         await second.admit(amina)
     for client in clients:
         await client.aclose()
+
+
+async def test_while_redis_is_down_students_are_admitted_and_each_replica_holds_the_limit(
+    tmp_path: Path,
+):
+    """A Redis outage must not refuse every student: counts move to the replica's memory
+    (the limit holds per replica) and back to Redis when it answers."""
+    server = RedisServer(free_port(), tmp_path).start()
+    client = redis_client(server.url)
+    store = FallbackQuotaStore(RedisQuotaStore(client), retry_s=0.2)
+    quotas = Quotas(store, QuotaConfig(roles={"student": QuotaPolicy(burst_per_minute=3)}))
+    amina = Principal("amina")
+    try:
+        await quotas.admit(amina)  # counted in Redis: 1
+        server.stop()
+        during = [await quotas.admit(amina) for _ in range(3)]  # this replica's own count
+        assert all(during) and store.degraded
+        with pytest.raises(QuotaExceeded, match="burst"):
+            await quotas.admit(amina)
+        server.start()
+        await asyncio.sleep(0.3)  # past the retry interval
+        allowance = await quotas.admit(amina)  # Redis again: its count was 1
+        assert allowance is not None and allowance.remaining == 1 and not store.degraded
+    finally:
+        await client.aclose()
+        server.stop()
