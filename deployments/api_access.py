@@ -19,7 +19,7 @@ from access.errors import Forbidden, NotAuthenticated, QuotaExceeded
 from access.principal import Principal, Role
 from access.quotas import Allowance, MemoryQuotaStore, QuotaConfig, Quotas
 from access.tokens import TokenVerifier
-from models.events import AnswerEvent, DoneEvent
+from models.events import AnswerEvent, DoneEvent, TokenEvent
 
 ANY_MODEL = "*"
 DEFAULT_MODELS: dict[Role, list[str]] = {
@@ -28,6 +28,7 @@ DEFAULT_MODELS: dict[Role, list[str]] = {
     "service": [ANY_MODEL],
     "admin": [ANY_MODEL],
 }
+SPEND_EVERY = 8  # streamed tokens per budget update: one Redis call for 8 tokens, not each
 # With AUTH_MODE=off (development only) every caller is this admin.
 DEVELOPER = Principal("developer", "admin")
 
@@ -92,13 +93,32 @@ def admin_only(control: AccessControl) -> Callable[[Request], Awaitable[Principa
 async def counted(
     events: AsyncIterator[AnswerEvent], who: Principal, access: AccessControl
 ) -> AsyncIterator[AnswerEvent]:
-    """The events, with the answer's tokens (prompt and completion) spent from the budget."""
-    async for event in events:
-        if isinstance(event, DoneEvent):
-            await access.quotas.spend(
-                who, event.usage.prompt_tokens + event.usage.completion_tokens
-            )
-        yield event
+    """The events, with the answer's tokens spent from the day's budget as they stream.
+
+    Each token event counts one completion token, charged every SPEND_EVERY; the final event
+    settles the prompt tokens and the backend's exact count (a cached answer's replay owes
+    none and is refunded). An answer that breaks off, or whose client leaves, still pays for
+    what streamed. The budget is checked when a question is admitted, so an answer that has
+    begun is finished."""
+    streamed = charged = 0
+    settled = False
+    try:
+        async for event in events:
+            if isinstance(event, TokenEvent):
+                streamed += 1
+                if streamed - charged >= SPEND_EVERY:
+                    await access.quotas.spend(who, streamed - charged)
+                    charged = streamed
+            elif isinstance(event, DoneEvent):
+                usage = event.usage
+                await access.quotas.spend(
+                    who, usage.prompt_tokens + usage.completion_tokens - charged
+                )
+                settled = True
+            yield event
+    finally:
+        if not settled and streamed > charged:
+            await access.quotas.spend(who, streamed - charged)
 
 
 def rate_headers(allowance: Allowance | None) -> dict[str, str]:

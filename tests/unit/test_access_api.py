@@ -3,15 +3,18 @@ same app the ingress serves (over in-process nodes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
+from access.errors import QuotaExceeded
+from access.principal import Principal
 from access.quotas import MemoryQuotaStore, QuotaConfig, QuotaPolicy, Quotas
 from access.tokens import TokenConfig, TokenVerifier, mint
-from deployments.api_access import AccessConfig, AccessControl
+from deployments.api_access import AccessConfig, AccessControl, counted
 from graphs.single_process import local_api, local_router
+from models.events import AnswerEvent, DoneEvent, TokenEvent, Usage
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
@@ -130,6 +133,50 @@ def test_the_daily_token_budget_counts_each_answers_tokens(client: TestClient, a
     assert client.post(QUERY, json={"question": "carbon"}, headers=auth("amina")).status_code == 200
     refused = client.post(QUERY, json={"question": "carbon"}, headers=auth("amina"))
     assert refused.status_code == 429 and refused.json()["error"]["limit"] == "daily_tokens"
+
+
+async def stream(tokens: int, usage: Usage | None = None) -> AsyncIterator[AnswerEvent]:
+    for number in range(tokens):
+        yield TokenEvent(text=f" t{number}")
+    if usage is not None:
+        yield DoneEvent(usage=usage)
+
+
+def budget_of(tokens: int) -> AccessControl:
+    control = AccessControl(None, Quotas(MemoryQuotaStore()))
+    control.configure(
+        AccessConfig(quotas=QuotaConfig(roles={"admin": QuotaPolicy(tokens_per_day=tokens)}))
+    )
+    return control
+
+
+async def test_streamed_tokens_are_charged_as_they_arrive_even_when_the_client_leaves():
+    control, amina = budget_of(20), Principal("amina", "admin")
+    events = counted(stream(100), amina, control)
+    for _ in range(16):
+        await anext(events)
+    await control.quotas.admit(amina)  # 16 charged so far: under 20
+    for _ in range(8):  # the student closes the page after 24 tokens
+        await anext(events)
+    await events.aclose()
+    with pytest.raises(QuotaExceeded, match="daily_tokens"):
+        await control.quotas.admit(amina)
+
+
+async def test_the_final_usage_settles_the_budget_to_the_backends_exact_count():
+    control, amina = budget_of(30), Principal("amina", "admin")
+    async for _ in counted(
+        stream(16, Usage(prompt_tokens=10, completion_tokens=19)), amina, control
+    ):
+        pass
+    await control.quotas.admit(amina)  # 29 spent: one token left
+    async for _ in counted(stream(16, Usage()), amina, control):  # a cached replay owes nothing
+        pass
+    await control.quotas.admit(amina)
+    async for _ in counted(stream(0, Usage(prompt_tokens=1)), amina, control):
+        pass
+    with pytest.raises(QuotaExceeded, match="daily_tokens"):
+        await control.quotas.admit(amina)
 
 
 @pytest.mark.parametrize(
