@@ -345,6 +345,15 @@ def test_a_student_needs_a_token_and_sees_only_their_own(tutor: str):
         assert http.get(own, headers=bilal).status_code == 403
         assert http.get(own, headers=her_teacher).status_code == 200
         assert http.get(own, headers=another_teacher).status_code == 403
+        # Her profile, in PostgreSQL with the class her token names: her teacher reads it;
+        # to anyone else it does not exist (user ids are guessable).
+        profile = {"class_level": 7, "subjects": ["chemistry"]}
+        assert http.put("/api/v1/users/amina", json=profile, headers=amina).status_code == 200
+        assert http.put("/api/v1/users/amina", json=profile, headers=bilal).status_code == 403
+        read = http.get("/api/v1/users/amina", headers=her_teacher)
+        assert read.status_code == 200 and read.json()["classes"] == ["7b"]
+        assert http.get("/api/v1/users/amina", headers=another_teacher).status_code == 404
+        assert http.get("/api/v1/users/amina", headers=bilal).status_code == 404
         assert http.get("/metrics", headers=amina).status_code == 403
         assert http.get("/health/live").status_code == 200
 
