@@ -149,7 +149,22 @@ def components(cluster: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-def assert_nothing_failed(outcomes: list[Outcome], in_flight_may_break: bool = False) -> None:
+def replica_warnings(cluster: dict[str, Any], last: int = 20) -> list[str]:
+    """The Ingress and Router replicas' latest warnings and errors, for a failure's message."""
+    logs = cluster["head"].temp_dir / "session_latest" / "logs" / "serve"
+    lines = [
+        line
+        for pattern in ("replica_tutor_Ingress_*.log", "replica_tutor_Router_*.log")
+        for path in sorted(logs.glob(pattern))
+        for line in path.read_text(errors="replace").splitlines()
+        if line.startswith(("WARNING", "ERROR"))
+    ]
+    return lines[-last:]
+
+
+def assert_nothing_failed(
+    cluster: dict[str, Any], outcomes: list[Outcome], in_flight_may_break: bool = False
+) -> None:
     """Every request answered whole. With `in_flight_may_break`, a request whose stream had
     begun when its upstream died may end as a 502 that says so (at most one per worker)."""
     summary = summarize(outcomes)
@@ -160,7 +175,7 @@ def assert_nothing_failed(outcomes: list[Outcome], in_flight_may_break: bool = F
         broken = [o for o in failures if o.http_status == 502 and "broke off" in o.error]
         assert len(broken) <= WORKERS, broken
         failures = [o for o in failures if o not in broken]
-    assert not failures, failures[:3]
+    assert not failures, (failures[:3], replica_warnings(cluster))
 
 
 def test_a_deploy_with_the_upstream_unreachable_succeeds_and_answers_come_locally(cluster):
@@ -173,13 +188,13 @@ def test_a_deploy_with_the_upstream_unreachable_succeeds_and_answers_come_locall
     assert parts[f"llm:{REMOTE}"]["status"] == "unhealthy"  # named, not hidden
     assert parts["models"]["serving"] == ["local"]
     outcomes = run_load(cluster["url"], 12)
-    assert_nothing_failed(outcomes)
+    assert_nothing_failed(cluster, outcomes)
     assert {o.backend for o in outcomes} == {"local"}
 
 
 def test_when_the_upstream_comes_up_traffic_goes_back_to_it(cluster, upstream: UpstreamProcess):
     outcomes = run_load(cluster["url"], 12)
-    assert_nothing_failed(outcomes)
+    assert_nothing_failed(cluster, outcomes)
     assert upstream.calls > 0
     remote = [o.at for o in outcomes if o.backend == REMOTE]
     # Within the breaker's probe interval (and one answer's time) the tier serves again.
@@ -191,7 +206,7 @@ def test_the_upstream_killed_mid_run_falls_back_and_breaks_only_streams_in_fligh
     cluster, upstream: UpstreamProcess
 ):
     outcomes = run_load(cluster["url"], 18, during=lambda _: (time.sleep(3), upstream.kill()))
-    assert_nothing_failed(outcomes, in_flight_may_break=True)
+    assert_nothing_failed(cluster, outcomes, in_flight_may_break=True)
     after = [o for o in outcomes if o.at > 5]
     # After a fast remote phase each student's session holds a full window of turns, so the
     # local CPU model's answers take ~10 s (long prompts, summaries on the same model): the
@@ -210,7 +225,7 @@ def test_a_sick_upstream_falls_back_to_the_local_model(
 ):
     upstream.set(**fault)
     outcomes = run_load(cluster["url"], 10)
-    assert_nothing_failed(outcomes)
+    assert_nothing_failed(cluster, outcomes)
     assert "local" in {o.backend for o in outcomes}
 
 
@@ -224,7 +239,7 @@ def test_through_a_redis_restart_answers_continue_and_no_turn_is_lost(
         redis_server.start()
 
     outcomes = run_load(cluster["url"], 16, during=outage)
-    assert_nothing_failed(outcomes)
+    assert_nothing_failed(cluster, outcomes)
     expected = answered_turns(outcomes)
     # Turns written while Redis was down wait in the replica that took them, which writes
     # them back on its next session operation (retrying Redis at most every 2 s).
@@ -264,7 +279,7 @@ def test_through_a_postgresql_restart_answers_continue_and_each_log_row_is_kept_
         postgres_server.start()
 
     outcomes = run_load(cluster["url"], 16, during=outage)
-    assert_nothing_failed(outcomes)
+    assert_nothing_failed(cluster, outcomes)
     sessions = {o.session_id for o in outcomes}
     # Every answer is a row in PostgreSQL or a row counted as dropped (metrics export every
     # few seconds, and rows are written in batches: wait for both to settle).
@@ -291,7 +306,7 @@ def test_a_serve_deploy_of_a_changed_user_config_under_load_fails_nothing(cluste
             [*command, f"--address={cluster['head'].dashboard_url}"], check=True, timeout=60
         )
 
-    assert_nothing_failed(run_load(cluster["url"], 10, during=deploy))
+    assert_nothing_failed(cluster, run_load(cluster["url"], 10, during=deploy))
 
 
 @pytest.mark.parametrize(
@@ -319,8 +334,10 @@ def test_a_killed_replica_is_replaced_and_only_its_in_flight_requests_may_break(
     if deployment == "Ingress":
         # Its in-flight requests end at HAProxy (a 5xx or a reset). Serve then reconfigures
         # HAProxy for the replacement replica, which can close a client's idle keep-alive
-        # connection: a POST sent on it is a disconnect, seconds after the kill. Counted here.
-        assert all(o.http_status in (0, 502, 503) for o in broken), broken
+        # connection: a POST sent on it is a disconnect, seconds after the kill. Until HAProxy
+        # is reconfigured, its fallback (Serve's Python proxy) may still route a request to
+        # the dead replica and answer a plain 500 (seen once in 2 runs). Counted here.
+        assert all(o.http_status in (0, 500, 502, 503) for o in broken), broken
         late = [o for o in outcomes if o.at > 9 and o.status != "ok" and o.http_status != 0]
     else:  # behind the ingress, the tutor's own 502/503 says what broke
         assert all(o.http_status in (502, 503) and "replica" in o.error for o in broken), broken
