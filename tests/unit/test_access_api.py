@@ -150,13 +150,23 @@ def budget_of(tokens: int) -> AccessControl:
     return control
 
 
-async def test_streamed_tokens_are_charged_as_they_arrive_even_when_the_client_leaves():
+async def test_streamed_tokens_are_charged_as_they_arrive(monkeypatch):
+    monkeypatch.setattr("deployments.api_access.SPEND_EVERY_S", 0.0)  # tokens a second apart
     control, amina = budget_of(20), Principal("amina", "admin")
     events = counted(stream(100), amina, control)
     for _ in range(16):
         await anext(events)
     await control.quotas.admit(amina)  # 16 charged so far: under 20
-    for _ in range(8):  # the student closes the page after 24 tokens
+    for _ in range(8):
+        await anext(events)
+    with pytest.raises(QuotaExceeded, match="daily_tokens"):  # 24, before the answer ends
+        await control.quotas.admit(amina)
+
+
+async def test_an_answer_whose_client_leaves_still_pays_for_what_streamed():
+    control, amina = budget_of(20), Principal("amina", "admin")
+    events = counted(stream(100), amina, control)
+    for _ in range(24):  # the student closes the page after 24 tokens
         await anext(events)
     await events.aclose()
     with pytest.raises(QuotaExceeded, match="daily_tokens"):
