@@ -2,7 +2,10 @@
 
 A breaker opens after `failure_threshold` failures in a row, or when at least `min_calls` calls
 in the last `window_s` seconds failed at `failure_rate` or more. After `open_s` it lets exactly
-one probe through (half-open); the probe's outcome closes or reopens it. State lives in Redis,
+one probe through (half-open); the probe's outcome closes or reopens it. By default the probe is
+a one-token call the router makes beside a question that skipped the tier (`ChainRunner.probe`),
+not the student's question itself: a question that probed a hanging tier waited its whole
+first-token timeout. State lives in Redis,
 so one router replica's discovery protects all of them; without Redis each replica keeps its own.
 
 Hand-written, not a library: purgatory (the maintained asyncio breaker with Redis storage)
@@ -42,6 +45,10 @@ class BreakerConfig(BaseModel):
     min_calls: int = Field(10, ge=1, description="...over at least this many calls...")
     window_s: float = Field(30, gt=0, description="...in this many recent seconds.")
     open_s: float = Field(15, gt=0, description="Time open before one probe is let through.")
+    probe_in_background: bool = Field(
+        True,
+        description="Probe with a one-token call beside a question, never with the question.",
+    )
 
 
 @dataclass
@@ -78,10 +85,15 @@ def after_outcome(snap: Snapshot, ok: bool, now: float, config: BreakerConfig) -
     return updated
 
 
-def admission(snap: Snapshot, now: float, config: BreakerConfig) -> tuple[bool, Snapshot]:
-    """(may this call go ahead, the state to store). Open past its time admits one probe."""
+def admission(
+    snap: Snapshot, now: float, config: BreakerConfig, probe: bool = False
+) -> tuple[bool, Snapshot]:
+    """(may this call go ahead, the state to store). Open past its time admits one probe: with
+    `probe_in_background`, only a call that says it is the probe."""
     if snap.state == "closed":
         return True, snap
+    if config.probe_in_background and not probe:
+        return False, snap
     probe_stale = now - snap.probe_started > config.open_s  # a probe that never reported back
     if snap.state == "half_open" and not probe_stale:
         return False, snap
@@ -206,8 +218,11 @@ class CircuitBreakers:
         self.store_reachable = True
         return result
 
-    async def allow(self, backend: str) -> bool:
-        return await self._update(backend, lambda s: admission(s, self._clock(), self.config))
+    async def allow(self, backend: str, probe: bool = False) -> bool:
+        """May a call go to `backend`; `probe`: the background prober claiming the probe."""
+        return await self._update(
+            backend, lambda s: admission(s, self._clock(), self.config, probe)
+        )
 
     async def record(self, backend: str, ok: bool) -> None:
         def change(snap: Snapshot) -> tuple[bool, Snapshot]:
@@ -223,3 +238,7 @@ class CircuitBreakers:
         if snap.state == "open" and self._clock() - snap.opened_at >= self.config.open_s:
             return "half_open"  # the next call is a probe
         return snap.state
+
+    async def due_for_probe(self, backend: str) -> bool:
+        """Open past its time, or a probe that never reported back: the prober may claim it."""
+        return await self.state(backend) == "half_open"

@@ -11,13 +11,14 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.backend import GenerationChunk, GenerationRequest, ModelInfo
+from models.backend import ChatMessage, GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import CircuitBreakers
 from models.errors import ModelError, StreamInterrupted
 from models.events import Attempt, ErrorEvent, ServedEvent, TokenEvent, Usage, error_event
 from models.resilience import Deadline, RetryOverride, RetryPolicy, close_quietly, open_stream
 
 log = logging.getLogger(__name__)
+PROBE = GenerationRequest(messages=[ChatMessage("user", "Say OK.")], max_tokens=1)
 ChainEvent = TokenEvent | ErrorEvent | ServedEvent
 
 
@@ -67,7 +68,11 @@ class ChainRunner:
         observer: CallObserver | None = None,
         clock: Callable[[], float] = time.perf_counter,
         overrides: dict[str, RetryOverride] | None = None,
+        on_open: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_open(backend)`: told when a call skips a backend whose breaker is open (the
+        router probes it in the background)."""
+        self.on_open = on_open
         self.llms = llms
         self.breakers = breakers
         self.policy = policy
@@ -83,11 +88,34 @@ class ChainRunner:
         for backend in chain:
             if not await self.breakers.allow(backend):
                 gen.attempts.append(Attempt(backend, "skipped_open"))
+                if self.on_open is not None:
+                    self.on_open(backend)
                 continue
             async for event in self._try(backend, request, deadline, gen):
                 yield event
             if gen.attempts[-1].outcome in ("ok", "interrupted"):
                 return
+
+    async def probe(self, backend: str) -> bool | None:
+        """If `backend`'s breaker is due a probe and this replica claims it: one call of one
+        token, one attempt within the backend's first-token timeout. Its outcome closes or
+        reopens the breaker. None: no probe was due (or another replica took it)."""
+        if not await self.breakers.due_for_probe(backend):
+            return None
+        if not await self.breakers.allow(backend, probe=True):
+            return None
+        policy = self.policy_for(backend).model_copy(update={"max_attempts": 1})
+        deadline = Deadline.after(policy.first_token_timeout_s + 1.0)
+        try:
+            _, rest = await open_stream(lambda: self.llms[backend].stream(PROBE), policy, deadline)
+        except Exception as error:  # any failure reopens it; a probe must always report back
+            await self.breakers.record(backend, False)
+            log.info("probe of %s failed, its breaker stays open: %r", backend, error)
+            return False
+        await close_quietly(rest)
+        await self.breakers.record(backend, True)
+        log.warning("probe of %s answered: its breaker closes", backend)
+        return True
 
     def policy_for(self, backend: str) -> RetryPolicy:
         override = self.overrides.get(backend)

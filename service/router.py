@@ -122,6 +122,7 @@ class TutorRouter:
         self.observer = observer
         self.cached = None if cache is None else CachedAnswers(cache, self._version_of, observer)
         self.config = config or RouterConfig()
+        self._probing: dict[str, asyncio.Task[bool | None]] = {}
 
     @property
     def config(self) -> RouterConfig:
@@ -164,10 +165,28 @@ class TutorRouter:
         chain = policy.chain(decision.query_class, self.llms)
         return RouteChoice(decision.query_class, decision.rule, arm, chain)
 
+    def probe_later(self, backend: str) -> None:
+        """A question skipped `backend` for its open breaker: probe it beside the answer (see
+        `ChainRunner.probe`), at most one probe a backend at a time in this replica."""
+        if not self.config.breaker.probe_in_background or backend in self._probing:
+            return
+        task = asyncio.get_running_loop().create_task(self._runner().probe(backend))
+        self._probing[backend] = task
+        task.add_done_callback(lambda _: self._probing.pop(backend, None))
+
+    async def wait_for_probes(self) -> None:
+        """For tests: let the probes in flight finish."""
+        await asyncio.gather(*list(self._probing.values()), return_exceptions=True)
+
     def _runner(self) -> ChainRunner:
         config = self.config
         return ChainRunner(
-            self.llms, self.breakers, config.retry, self.observer, overrides=config.backend_calls
+            self.llms,
+            self.breakers,
+            config.retry,
+            self.observer,
+            overrides=config.backend_calls,
+            on_open=self.probe_later,
         )
 
     async def summarize(self, transcript: str) -> str:

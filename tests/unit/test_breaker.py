@@ -20,7 +20,7 @@ def clock() -> Clock:
     return Clock()
 
 
-def breakers(clock: Clock, **config: float) -> CircuitBreakers:
+def breakers(clock: Clock, **config: float | bool) -> CircuitBreakers:
     settings = BreakerConfig.model_validate({"failure_threshold": 3, "open_s": 10, **config})
     return CircuitBreakers(MemoryBreakerStore(), settings, clock)
 
@@ -65,26 +65,35 @@ async def test_old_failures_leave_the_window(clock: Clock):
     assert await b.state("openai") == "closed"  # 1 of the last 4 failed, not 4 of 7
 
 
-async def test_after_open_s_exactly_one_probe_goes_through(clock: Clock):
+async def test_after_open_s_exactly_one_probe_goes_through_and_no_question_is_it(clock: Clock):
     b = breakers(clock)
     await fail(b, 3)
     clock.now += 10
-    assert await b.state("openai") == "half_open"
-    assert await b.allow("openai")
-    assert not await b.allow("openai")  # the probe is in flight: others still wait
+    assert await b.state("openai") == "half_open" and await b.due_for_probe("openai")
+    assert not await b.allow("openai")  # a student's question never waits on the probe
+    assert await b.allow("openai", probe=True)
+    assert not await b.allow("openai", probe=True)  # the probe is in flight: one at a time
 
 
 async def test_a_successful_probe_closes_it_and_a_failed_one_reopens_it(clock: Clock):
     b = breakers(clock)
     await fail(b, 3)
     clock.now += 10
-    assert await b.allow("openai")
+    assert await b.allow("openai", probe=True)
     await b.record("openai", ok=False)
-    assert await b.state("openai") == "open" and not await b.allow("openai")
+    assert await b.state("openai") == "open" and not await b.due_for_probe("openai")
     clock.now += 10
-    assert await b.allow("openai")
+    assert await b.allow("openai", probe=True)
     await b.record("openai", ok=True)
     assert await b.state("openai") == "closed" and await b.allow("openai")
+
+
+async def test_without_background_probes_the_next_question_is_the_probe(clock: Clock):
+    b = breakers(clock, probe_in_background=False)
+    await fail(b, 3)
+    clock.now += 10
+    assert await b.allow("openai")
+    assert not await b.allow("openai")
 
 
 async def test_backends_have_separate_breakers(clock: Clock):

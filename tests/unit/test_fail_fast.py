@@ -3,6 +3,7 @@ that proxies a remote API stays live while the API is down."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -84,3 +85,30 @@ async def test_an_openai_replica_is_live_while_its_upstream_is_unreachable():
         await backend.probe()  # /health/detailed asks the upstream, and reports it down
     assert time.monotonic() - start < 5
     await backend.close()
+
+
+async def test_an_open_tier_is_probed_beside_the_questions_never_by_them(shards):
+    config = RouterConfig.model_validate(
+        {
+            "policy": CHAIN,
+            "breaker": {"failure_threshold": 1, "open_s": 0.2},
+            "backend_calls": {"remote": {"first_token_timeout_s": 1.0, "max_attempts": 1}},
+        }
+    )
+    remote = EchoSourceBackend(fail="hang")
+    llms = {"remote": remote, "local": EchoSourceBackend()}
+    router = local_router(HashingEmbedder(), shards, llms, config=config)
+    await answer(router)  # waits the 1 s timeout once: the breaker opens
+    await asyncio.sleep(0.3)  # past open_s: a probe is due
+    start = time.perf_counter()
+    done, _ = await answer(router)
+    assert time.perf_counter() - start < 0.8  # the question did not wait on the hanging tier
+    assert done.backend == "local" and done.attempts[0].outcome == "skipped_open"
+    await router.wait_for_probes()  # the probe beside it hung for 1 s: the breaker reopens
+    assert (await router.breaker_states())["remote"] == "open"
+    remote.fail = None  # the tier recovers
+    await asyncio.sleep(0.3)
+    await answer(router)  # still local; the probe beside it gets a token
+    await router.wait_for_probes()
+    done, _ = await answer(router)
+    assert done.backend == "remote"
