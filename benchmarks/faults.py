@@ -21,7 +21,7 @@ down when the graph deploys, and a Redis of its own. Phases, in order, each unde
 For each: requests sent, answered ok, degraded, failed (5xx or no response), p50/p95 over the
 phase and after its fault, and how each outage phase's p95 compares with the local model's own.
 
-Usage: python benchmarks/faults.py [--seconds 40] [--workers 3]
+Usage: python benchmarks/faults.py [--seconds 40] [--workers 3] [--only upstream-hangs,...]
 Needs `make prepare`. Starts its own Ray head, upstream and Redis on spare ports.
 """
 
@@ -95,8 +95,14 @@ class Rig:
         return config
 
 
+# Every phase and the baseline start a new session every few questions, so that the local
+# model's prompts are as long in an outage as in the baseline. (With one session a worker, the
+# phases after fast remote answers carried full 768-token windows and a slower local model.)
+SESSION_QUESTIONS = 4
+
+
 def run_phase(rig: Rig, seconds: float, workers: int, fault: Fault | None) -> list[Outcome]:
-    with steady_load(rig.url, workers, headers=ADMIN) as load:
+    with steady_load(rig.url, workers, ADMIN, SESSION_QUESTIONS) as load:
         if fault is not None:
             fault(seconds)
         while load.elapsed() < seconds:
@@ -172,7 +178,9 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=40)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--only", help="comma-separated phase names (the baseline always runs)")
     args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
     upstream_port = free_port()
     scratch = Path(tempfile.mkdtemp(prefix="faults-"))
     redis = RedisServer(free_port(), scratch).start()
@@ -190,6 +198,8 @@ def main(argv: list[str]) -> None:
         with running_graph(env=env, edit_config=edit_for_faults) as graph:
             rig = Rig(graph, upstream_port, redis, postgres)
             for name, fault, share in phases(rig):
+                if only is not None and name not in only:
+                    continue
                 print(f"phase {name} ...", flush=True)
                 rows.append((name, run_phase(rig, args.seconds, args.workers, fault), share))
             rig.stop_upstream()

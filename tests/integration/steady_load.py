@@ -93,7 +93,12 @@ class SteadyLoad:
         workers: int = 3,
         timeout_s: float = 60.0,
         headers: dict[str, str] | None = None,
+        session_questions: int | None = None,
     ) -> None:
+        """`session_questions`: a new session every N questions, so that prompts are as long
+        in one phase as in another (a benchmark comparing phases); None: one session a worker
+        throughout (a test then checks every turn of it was kept)."""
+        self.session_questions = session_questions
         self.url = url
         self.headers = headers or {}
         self.workers = workers
@@ -123,11 +128,13 @@ class SteadyLoad:
             await asyncio.gather(*(self._worker(client, n) for n in range(self.workers)))
 
     async def _worker(self, client: httpx.AsyncClient, number: int) -> None:
-        session_id = await self._session(client)
+        session_id, in_session = await self._session(client), 0
         asked = number
         while not self._stop.is_set():
+            if self.session_questions is not None and in_session == self.session_questions:
+                session_id, in_session = await self._session(client), 0
             question = QUESTIONS[asked % len(QUESTIONS)]
-            asked += 1
+            asked, in_session = asked + 1, in_session + 1
             self.outcomes.append(await self._ask(client, question, session_id))
 
     async def _session(self, client: httpx.AsyncClient) -> str:
@@ -158,9 +165,12 @@ class SteadyLoad:
 
 @contextmanager
 def steady_load(
-    url: str, workers: int = 3, headers: dict[str, str] | None = None
+    url: str,
+    workers: int = 3,
+    headers: dict[str, str] | None = None,
+    session_questions: int | None = None,
 ) -> Iterator[SteadyLoad]:
-    load = SteadyLoad(url, workers, headers=headers).start()
+    load = SteadyLoad(url, workers, headers=headers, session_questions=session_questions).start()
     try:
         yield load
     finally:
