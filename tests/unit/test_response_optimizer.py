@@ -1,0 +1,117 @@
+"""The grounding check on answers like the local model's, over the demo curriculum's passages."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.prompts import SourceText
+from models.response_optimizer import (
+    Evidence,
+    GroundingConfig,
+    check,
+    extractive_answer,
+    strict_prompt,
+)
+
+POTASSIUM = SourceText(
+    "potassium",
+    "Symbol: K Atomic number: 19 Atomic weight: 39.0983 Soft silvery metal, the seventh most "
+    "abundant element in the Earth's crust. Discovered by Sir Humphrey Davy in 1807.",
+)
+LUTETIUM = SourceText(
+    "lutetium",
+    "Symbol: Lu Atomic number: 71 Atomic weight: 174.967 Silvery-white rare-earth metal. "
+    "Discovered in 1907 by Georges Urbain.",
+)
+THICKNET = SourceText(
+    "10base5",
+    "thicknet <networking> An Ethernet network cabling specification operating at ten Mbps, "
+    '"baseband", and with a maximum single cable length of 500 metres.',
+)
+HASH = SourceText(
+    "hash function",
+    "<algorithm> A function that maps a key to an index in a table, used to look data up quickly.",
+)
+CONFIG = GroundingConfig()
+
+
+def verdict(answer: str, question: str, *sources: SourceText) -> tuple[str, list[str]]:
+    grounding = check(answer, Evidence(question, sources), CONFIG)
+    return grounding.verdict, grounding.unsupported
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The atomic number of potassium is 3.",
+        "Potassium has an atomic number of 39 [1].",  # a number the passage has: its weight
+        "The atomic number of potassium is 19, discovered in 1808 [1].",  # a wrong date
+    ],
+)
+def test_a_wrong_atomic_number_or_date_is_caught(answer: str):
+    assert verdict(answer, "What is the atomic number of potassium?", POTASSIUM)[0] == (
+        "unsupported"
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The atomic number of potassium is 19 [1].",
+        "Potassium has 19 protons, so its atomic number is nineteen: 19.",
+        "Potassium's atomic number is 19 and its symbol is K [1].",
+    ],
+)
+def test_the_right_number_in_other_words_passes(answer: str):
+    assert verdict(answer, "What is the atomic number of potassium?", POTASSIUM) == (
+        "supported",
+        [],
+    )
+
+
+def test_a_malformed_symbol_is_caught_and_the_right_one_passes():
+    question = "What is the symbol for lutetium?"
+    assert verdict("The symbol for lutetium is LU-7.", question, LUTETIUM)[0] == "unsupported"
+    assert verdict("The symbol for lutetium is Lu [1].", question, LUTETIUM)[0] == "supported"
+
+
+def test_decimals_match_at_the_answers_precision_and_units_do_not_matter():
+    question = "What is the atomic weight of potassium?"
+    assert verdict("It is about 39.1 [1].", question, POTASSIUM)[0] == "supported"
+    assert verdict("It is 39.0983 atomic mass units.", question, POTASSIUM)[0] == "supported"
+    assert verdict("It is 41.2 [1].", question, POTASSIUM)[0] == "unsupported"
+    question = "How long can a thicknet cable be?"
+    assert verdict("Up to 500 metres [1].", question, THICKNET)[0] == "supported"
+    assert verdict("Up to 185 metres [1].", question, THICKNET)[0] == "unsupported"
+
+
+def test_a_name_the_passages_do_not_hold_is_caught():
+    question = "Who discovered potassium?"
+    assert verdict("It was discovered by Humphrey Davy [1].", question, POTASSIUM)[0] == (
+        "supported"
+    )
+    assert verdict("It was discovered by Marie Curie [1].", question, POTASSIUM)[0] == (
+        "unsupported"
+    )
+
+
+def test_an_answer_with_no_checkable_claim_is_judged_by_its_key_terms():
+    question = "What is a hash function?"
+    right = "A hash function maps a key to an index in a table so data is found quickly [1]."
+    wrong = "Hashing encrypts passwords with secret ciphers for banking security."
+    assert verdict(right, question, HASH)[0] == "supported"
+    assert verdict(wrong, question, HASH)[0] == "unsupported"
+
+
+def test_the_extractive_answer_states_the_asked_field_and_cites_it():
+    evidence = Evidence("what's potassium's atomic number", [HASH, POTASSIUM])
+    answer = extractive_answer(evidence)
+    assert answer == "The atomic number of potassium is 19 [2]."
+    assert check(answer, evidence, CONFIG).verdict == "supported"
+    definition = extractive_answer(Evidence("What is a hash function?", [HASH]))
+    assert definition is not None and "maps a key" in definition and definition.endswith("[1]")
+
+
+def test_the_stricter_prompt_quotes_the_passage_unit_that_answers():
+    prompt = strict_prompt(Evidence("What is the symbol for lutetium?", [LUTETIUM]))
+    assert prompt is not None and '"Symbol: Lu"' in prompt and "[1]" in prompt
