@@ -62,6 +62,12 @@ class QueryBody(Strict):
     subject: str | None = Field(None, max_length=64)
     k: int = Field(5, ge=1, le=20, description="How many sources to return.")
     stream: bool = False
+    backend: str | None = Field(
+        None, max_length=64, description="Admin or service only: this backend, not the policy."
+    )
+    grounding: Literal["off", "flag", "repair"] | None = Field(
+        None, description="Admin or service only: the answer check's mode for this question."
+    )
 
 
 class SearchBody(Strict):
@@ -191,6 +197,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "timings_ms": {},
         "usage": {},
         "cost_usd": 0.0,
+        "grounding": None,
         **fields,
         "degraded": answer.degraded,
     }
@@ -223,6 +230,7 @@ DONE_FIELDS = {
     "timings_ms",
     "usage",
     "cost_usd",
+    "grounding",
 }
 
 
@@ -261,8 +269,18 @@ def add_tutor_routes(app: FastAPI, service: TutorService, access: AccessControl)
     )
     async def query(body: QueryBody, caller: Principal = caller_of) -> Response:
         who = caller.on_behalf_of(body.user_id)
+        if (body.backend or body.grounding) and not caller.acts_for_others:
+            raise Forbidden("`backend` and `grounding` are for the admin and service roles")
         headers = rate_headers(await access.quotas.admit(who))
-        q = Query(body.question, body.session_id, who.user_id, body.subject, body.k)
+        q = Query(
+            body.question,
+            body.session_id,
+            who.user_id,
+            body.subject,
+            body.k,
+            backend=body.backend,
+            grounding=body.grounding,
+        )
         events = counted(service.ask(q), who, access)
         # The first event (sources) comes after every check of the request, so a client's
         # mistake is raised here, as a 4xx, before a streamed response has begun.

@@ -21,10 +21,12 @@ from deployments.api_access import AccessControl, authenticator, counted
 from deployments.api_docs import PROTECTED, errors, streamed
 from deployments.validation import Storable
 from models.backend import ChatMessage
-from models.events import AnswerEvent, DoneEvent, ErrorEvent, TokenEvent
+from models.events import AnswerEvent, DoneEvent, ErrorEvent, ReplaceEvent, TokenEvent
 from service.tutor_service import Answer, Query, TutorService
 
 ROUTED = "tutor"
+# A streamed answer the grounding check repaired: what precedes the corrected text.
+CORRECTION = "\n\nCorrection (checked against the sources): "
 
 
 class Message(BaseModel):
@@ -107,6 +109,9 @@ async def stream_chunks(events: AsyncIterator[AnswerEvent], created: int) -> Asy
         answer.absorb(event)
         if isinstance(event, TokenEvent):
             yield chunk(created, {"content": event.text}, None)
+        elif isinstance(event, ReplaceEvent):
+            # OpenAI's stream has no way to take text back: the repaired answer follows it.
+            yield chunk(created, {"content": f"{CORRECTION}{event.text}"}, None)
         elif isinstance(event, ErrorEvent):
             # OpenAI's streaming error shape: the client raises instead of returning a short text.
             yield f"data: {json.dumps({'error': event.error.model_dump()})}\n\n"

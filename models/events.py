@@ -2,6 +2,8 @@
 
     SourcesEvent    first: the passages the answer is grounded on (and any degraded shard)
     TokenEvent      zero or more text deltas
+    ReplaceEvent    the answer's text so far is replaced by this one (a repaired answer)
+    GroundingEvent  the answer checked against its sources: supported, repaired or unsupported
     ErrorEvent      the stream broke after tokens; last (no DoneEvent follows)
     DoneEvent       last: who answered, how, at what cost, how long each stage took
 
@@ -84,6 +86,23 @@ class Attempt:
     retries: int = 0
 
 
+class ReplaceEvent(Event):
+    """The text streamed so far was not supported by the sources: show this instead."""
+
+    type: Literal["replace"] = "replace"
+    text: str
+
+
+class GroundingInfo(Event):
+    verdict: Literal["supported", "repaired", "unsupported"]
+    score: float
+    unsupported: list[str] = Field(default_factory=list)  # the claims the sources did not hold
+
+
+class GroundingEvent(GroundingInfo):
+    type: Literal["grounding"] = "grounding"
+
+
 class DoneEvent(Event):
     type: Literal["done"] = "done"
     status: Literal["ok", "degraded"] = "ok"
@@ -101,10 +120,11 @@ class DoneEvent(Event):
     cost_usd: float = 0.0
     cache: CacheInfo = Field(default_factory=CacheInfo)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    grounding: GroundingInfo | None = None  # None: the check is off, or nothing was answered
 
     @field_serializer("cache")
     def _cache_without_nones(self, cache: CacheInfo) -> dict[str, Any]:
         return cache.model_dump(exclude_none=True)  # a miss is {"hit": false}, as documented
 
 
-AnswerEvent = SourcesEvent | TokenEvent | ErrorEvent | DoneEvent
+AnswerEvent = SourcesEvent | TokenEvent | ReplaceEvent | GroundingEvent | ErrorEvent | DoneEvent

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from models.errors import ModelError
-from models.events import AnswerEvent, CacheInfo, DoneEvent, Source, SourcesEvent, TokenEvent, Usage
+from models.events import (
+    AnswerEvent,
+    CacheInfo,
+    DoneEvent,
+    GroundingEvent,
+    Source,
+    SourcesEvent,
+    TokenEvent,
+    Usage,
+)
 from response_cache.rules import CacheConfig, CacheEntry, admissible, exact_key, key_terms
 from response_cache.stores import ResponseCache
 from retrieval.embedder import Vectors
@@ -184,4 +193,7 @@ def replay(hit: Hit, request_id: str, elapsed_ms: float) -> list[AnswerEvent]:
             "timings_ms": {"cache": round(elapsed_ms, 2)},
         }
     )
-    return [SourcesEvent(sources=entry.sources), TokenEvent(text=entry.answer), done]
+    events: list[AnswerEvent] = [SourcesEvent(sources=entry.sources), TokenEvent(text=entry.answer)]
+    if done.grounding is not None:  # a cached answer keeps its verdict
+        events.append(GroundingEvent(**done.grounding.model_dump()))
+    return [*events, done]

@@ -33,6 +33,7 @@ from models.experiments import Experiment, assign
 from models.generation import CallObserver, ChainRunner, Generation, LLMClient, Price
 from models.prompts import SourceText, build_messages
 from models.resilience import Deadline, RetryOverride, RetryPolicy
+from models.response_optimizer import GroundingConfig
 from models.routing import RouteChoice, RoutePolicy, classify
 from response_cache.lookup import CacheContext, CachedAnswers, CacheObserver, replay
 from response_cache.rules import CacheConfig, is_personal
@@ -40,6 +41,7 @@ from response_cache.stores import ResponseCache
 from retrieval.fanout import FanoutSearch, SearchOutcome, elapsed_ms
 from retrieval.pipeline import SearchParams, select_subjects
 from retrieval.shard import Hit
+from service.answer_check import AnswerChecker
 
 SUMMARY_PROMPT = (
     "Summarise this conversation between a student and a tutor in at most three sentences. "
@@ -80,6 +82,10 @@ class RouterConfig(BaseModel):
         default_factory=dict, description="Backend name -> price per 1K tokens (cost metrics)."
     )
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    grounding: GroundingConfig = Field(
+        default_factory=GroundingConfig,
+        description="Every answer checked against its sources; unsupported ones repaired.",
+    )
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ class QueryPlan:
     request_id: str = ""
     user_key: str = ""  # who the A/B assignment is stable for (user, else session)
     backend: str | None = None  # a named backend instead of the policy (OpenAI `model`)
+    grounding: str | None = None  # the answer check's mode instead of the config's (evaluation)
     class_level: int | None = None  # part of the cache key: answers may differ by level
     cacheable: bool = True  # false for personal questions and unresolved follow-ups
 
@@ -123,6 +130,7 @@ class TutorRouter:
         self.cached = None if cache is None else CachedAnswers(cache, self._version_of, observer)
         self.config = config or RouterConfig()
         self._probing: dict[str, asyncio.Task[bool | None]] = {}
+        self.checker = AnswerChecker(self._runner, deadline_s=30.0)
 
     @property
     def config(self) -> RouterConfig:
@@ -243,13 +251,24 @@ class TutorRouter:
         yield SourcesEvent(sources=sources, degraded=outcome.degraded)
         parts: list[str] = []
         async for event in self._generate(plan, outcome, choice):
-            yield event
             if isinstance(event, TokenEvent):
                 parts.append(event.text)
-            elif isinstance(event, ErrorEvent):
+            elif isinstance(event, DoneEvent):
+                checked = await self.checker.review(
+                    self._grounding_for(plan),
+                    plan.question,
+                    self._prompt_sources(outcome),
+                    "".join(parts),
+                    event,
+                )
+                for extra in checked.events:
+                    yield extra
+                yield checked.done
+                await self._remember(plan, choice, sources, checked.text, checked.done, vector)
+                return
+            yield event
+            if isinstance(event, ErrorEvent):
                 return  # a broken answer is never cached
-            else:
-                await self._remember(plan, choice, sources, "".join(parts), event, vector)
 
     async def _cache_context(self, plan: QueryPlan, choice: RouteChoice) -> CacheContext | None:
         """The key context when this answer may come from (or go to) the cache."""
@@ -289,14 +308,26 @@ class TutorRouter:
     ) -> None:
         if self.cached is None or done.status != "ok" or not answer.strip():
             return
+        if done.grounding is not None and done.grounding.verdict == "unsupported":
+            return  # served marked in flag mode, but never again from the cache
         context = await self._cache_context(plan, choice)
         if context is not None and context.model_version == done.model_version:
             await self.cached.store(context, answer, sources, done, vector)
 
+    def _grounding_for(self, plan: QueryPlan) -> GroundingConfig:
+        config = self.config.grounding
+        if plan.grounding is None:
+            return config
+        return config.model_copy(update={"mode": plan.grounding})
+
+    def _prompt_sources(self, outcome: SearchOutcome) -> list[SourceText]:
+        """The passages the model is given: what its answer must rest on."""
+        top = outcome.hits[: self.config.generation.sources_in_prompt]
+        return [SourceText(h.title, h.text) for h in top]
+
     def _request(self, plan: QueryPlan, outcome: SearchOutcome) -> GenerationRequest:
         generation = self.config.generation
-        top = outcome.hits[: generation.sources_in_prompt]
-        sources = [SourceText(h.title, h.text) for h in top]
+        sources = self._prompt_sources(outcome)
         return GenerationRequest(
             messages=build_messages(plan.question, sources, plan.history, plan.profile_note),
             max_tokens=generation.max_tokens,

@@ -33,7 +33,16 @@ from conversation.context import (
 from conversation.errors import SessionForbidden, SessionNotFound
 from conversation.sessions import Session, SessionStore, Turn, with_summary, with_turns
 from models.backend import ChatMessage
-from models.events import AnswerEvent, DoneEvent, ErrorInfo, Source, SourcesEvent, TokenEvent
+from models.events import (
+    AnswerEvent,
+    DoneEvent,
+    ErrorEvent,
+    ErrorInfo,
+    ReplaceEvent,
+    Source,
+    SourcesEvent,
+    TokenEvent,
+)
 from retrieval.fanout import SearchOutcome
 from service.router import QueryPlan
 
@@ -65,6 +74,7 @@ class Query:
     k: int = 5
     history: list[ChatMessage] | None = None  # given by the caller instead of a session's
     backend: str | None = None  # a named backend instead of the routing policy
+    grounding: str | None = None  # the answer check's mode instead of the router's
     source: str = "query"  # the request log's endpoint: query, or warmup
 
 
@@ -100,9 +110,11 @@ class Answer:
             self.sources, self.degraded = event.sources, event.degraded
         elif isinstance(event, TokenEvent):
             self.parts.append(event.text)
+        elif isinstance(event, ReplaceEvent):
+            self.parts = [event.text]  # a repaired answer: the student reads this one
         elif isinstance(event, DoneEvent):
             self.done = event
-        else:
+        elif isinstance(event, ErrorEvent):
             self.error = event.error
 
 
@@ -223,8 +235,10 @@ class TutorService:
             request_id=request_id,
             user_key=query.user_id or query.session_id or request_id,
             backend=query.backend,
+            grounding=query.grounding,
             class_level=profile.get("class_level"),
-            cacheable=not unresolved and query.history is None,
+            # An evaluation's own check mode neither reads nor fills the cache students use.
+            cacheable=not unresolved and query.history is None and query.grounding is None,
         )
 
     def _history(self, session: Session | None) -> list[ChatMessage]:
@@ -347,4 +361,5 @@ def log_row(
         backend=done.backend,
         fallbacks=done.fallbacks,
         cost_usd=done.cost_usd,
+        grounding=done.grounding.verdict if done.grounding else None,
     )

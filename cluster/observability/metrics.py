@@ -26,6 +26,11 @@ DEFINITIONS: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
     "tutor_cost_usd": ("counter", "Estimated model cost (price table)", ("model", "arm")),
     "tutor_fallbacks": ("counter", "Backends skipped or failed before one answered", ("arm",)),
     "tutor_feedback": ("counter", "User feedback", ("arm", "rating")),
+    "tutor_grounding": (
+        "counter",
+        "Answers checked against their sources: supported, repaired or unsupported",
+        ("verdict", "model"),
+    ),
     "tutor_backend_calls": ("counter", "Calls to a backend by outcome", ("backend", "outcome")),
     "tutor_backend_latency_seconds": (
         "histogram",
@@ -110,6 +115,9 @@ class TutorMetrics:
         )
         self.exporter.record("tutor_cost_usd", done.cost_usd, {"model": model, "arm": arm})
         self.exporter.record("tutor_fallbacks", done.fallbacks, {"arm": arm})
+        if done.grounding is not None:
+            labels = {"verdict": done.grounding.verdict, "model": model}
+            self.exporter.record("tutor_grounding", 1, labels)
 
     def feedback(self, arm: str, rating: str) -> None:
         self.exporter.record("tutor_feedback", 1, {"arm": arm, "rating": rating})

@@ -53,6 +53,7 @@ class RequestLogRow:
     backend: str | None = None
     fallbacks: int = 0
     cost_usd: float = 0.0
+    grounding: str | None = None  # the answer's verdict; None: not checked
 
 
 def open_pool(database_url: str, max_size: int) -> AsyncConnectionPool:
@@ -183,8 +184,9 @@ class RequestLog:
 
 INSERT_LOG = """INSERT INTO request_log (request_id, endpoint, status, latency_ms, user_id,
     session_id, question, subject, query_class, route, model, model_version, cache_hit,
-    prompt_tokens, completion_tokens, source_ids, ab_arm, backend, fallbacks, cost_usd)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+    prompt_tokens, completion_tokens, source_ids, ab_arm, backend, fallbacks, cost_usd,
+    grounding)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
 
 
 def log_params(row: RequestLogRow) -> tuple[Any, ...]:
@@ -209,6 +211,7 @@ def log_params(row: RequestLogRow) -> tuple[Any, ...]:
         row.backend,
         row.fallbacks,
         row.cost_usd,
+        row.grounding,
     )
 
 

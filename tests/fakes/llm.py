@@ -39,3 +39,24 @@ class EchoSourceBackend(LLMBackend):
     async def check(self) -> None:
         if self.fail == "before":
             raise BackendUnavailable("test backend is down")
+
+
+class ScriptedBackend(LLMBackend):
+    """Says the given answers in turn (the last one again after that), as a small model
+    that gets a fact wrong would; records each request, so a test can read the prompts."""
+
+    def __init__(self, *answers: str) -> None:
+        self.info = ModelInfo(backend="test", model="scripted", version="scripted@1")
+        self.answers = list(answers)
+        self.requests: list[GenerationRequest] = []
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        self.requests.append(request)
+        answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
+        words = answer.split()
+        for word in words:
+            yield GenerationChunk(word + " ")
+        yield GenerationChunk("", "stop", prompt_tokens=10, completion_tokens=len(words))
+
+    async def check(self) -> None:
+        return None

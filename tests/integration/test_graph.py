@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -184,6 +185,58 @@ def test_streaming_answers_arrive_as_server_sent_events(tutor: str):
     kinds = [e["type"] for e in events]
     assert kinds[0] == "sources" and kinds[-1] == "done" and "token" in kinds
     assert events[0]["sources"][0]["id"] == "computing:recursion"
+
+
+# Element questions asked as students do, with the value the element's passage states.
+FACTS = [
+    ("What is the atomic number of potassium?", "19"),
+    ("what's argon's atomic number", "18"),
+    ("How many protons does an atom of lutetium have?", "71"),
+    ("What is the atomic number of iron?", "26"),
+]
+
+
+def streamed_answer(tutor: str, question: str) -> tuple[str, list[dict[str, Any]]]:
+    """The text a client shows: the streamed tokens, or a `replace` event's text."""
+    url = f"{tutor}/api/v1/ai-tutor/query"
+    body = {"question": question, "stream": True}
+    with httpx.stream("POST", url, json=body, timeout=120, headers=ADMIN) as resp:
+        events = [json.loads(line[6:]) for line in resp.iter_lines() if line.startswith("data: ")]
+    text = "".join(e["text"] for e in events if e["type"] == "token")
+    for event in events:
+        if event["type"] == "replace":
+            text = event["text"]
+    return text, events
+
+
+def test_answers_are_checked_against_their_source_and_repaired_when_wrong(
+    tutor: str, client: httpx.Client, database_url: str
+):
+    """Whatever the small model says first, the student reads the passage's value, and the
+    answer says whether it was repaired; streamed and not streamed alike."""
+    verdicts = []
+    for question, value in FACTS:
+        body = ask(client, question=question).json()
+        numbers = re.findall(r"(?<![\d.\[])\d+(?![\d.\]])", body["answer"])
+        assert value in numbers, (question, body["answer"], body["grounding"])
+        assert body["grounding"]["verdict"] in ("supported", "repaired")
+        verdicts.append((body["request_id"], body["grounding"]["verdict"]))
+        text, events = streamed_answer(tutor, question)
+        kinds = [e["type"] for e in events]
+        assert kinds[-2:] == ["grounding", "done"] and value in text, (question, text)
+        if "replace" in kinds:
+            assert events[kinds.index("grounding")]["verdict"] == "repaired"
+    deadline = time.monotonic() + 20
+    logged: dict[str, str] = {}
+    while len(logged) < len(verdicts) and time.monotonic() < deadline:
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute(
+                "SELECT request_id, grounding FROM request_log WHERE request_id = ANY(%s)",
+                ([r for r, _ in verdicts],),
+            ).fetchall()
+        logged = dict(rows)
+        time.sleep(0.5)
+    assert logged == dict(verdicts)  # the request log keeps each verdict
 
 
 def test_detailed_health_names_every_component(client: httpx.Client):

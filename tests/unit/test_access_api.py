@@ -113,6 +113,19 @@ def test_a_student_may_use_only_the_routed_model(client: TestClient):
     assert [m["id"] for m in listed] == ["tutor"]
 
 
+def test_only_admins_and_services_choose_a_backend_or_the_answer_check(client: TestClient):
+    for option in ({"grounding": "off"}, {"backend": "local"}):
+        body = {"question": "carbon", **option}
+        refused = client.post(QUERY, json=body, headers=auth("amina"))
+        assert refused.status_code == 403 and "admin" in refused.json()["error"]["message"]
+    body = {"question": "What is the atomic number of carbon?", "grounding": "flag"}
+    answered = client.post(QUERY, json=body, headers=auth("ops", "admin"))
+    assert answered.status_code == 200 and answered.json()["grounding"]["verdict"] in (
+        "supported",
+        "unsupported",
+    )
+
+
 def test_over_the_burst_limit_a_429_says_which_limit_and_when(client: TestClient, access):
     access.configure(
         AccessConfig(quotas=QuotaConfig(roles={"student": QuotaPolicy(burst_per_minute=2)}))
