@@ -117,6 +117,18 @@ def parse_ttl(text: str) -> int:
     return int(number) * TTL_UNITS[unit]
 
 
+def admin_token() -> str:
+    """A short-lived admin token from the shared secret (development), for the eval commands."""
+    from access.tokens import mint
+
+    config = get_settings().token_config()
+    if config is None:
+        return "unused"  # AUTH_MODE=off: every caller is the developer (an admin)
+    if not config.secret:
+        fail("pass --token: tokens come from your identity provider here")
+    return mint(config, "tutor-eval", "admin", 3600, ())
+
+
 @app.command()
 def token(
     user_id: Annotated[str, typer.Argument(help="The token's subject: the user it speaks for.")],
@@ -298,6 +310,34 @@ def eval_retrieval(
         chosen.remove("rerank")  # the default list without a reranker model: compare the rest
     index = index_dir or settings.index_dir
     run_eval(queries, index, chosen, reranker, k, as_json, params=parse_params(params))
+
+
+@eval_app.command("answers")
+def eval_answers(
+    questions: Annotated[Path, typer.Option(help="JSONL of questions with known answers.")],
+    url: Annotated[str, typer.Option(help="A running tutor.")] = "http://127.0.0.1:8000",
+    backends: Annotated[
+        str, typer.Option(help="Comma-separated backends; `routed`: the routing policy.")
+    ] = "routed",
+    modes: Annotated[
+        str, typer.Option(help="Comma-separated answer-check modes: off, flag, repair.")
+    ] = "off,repair",
+    token: Annotated[
+        str | None, typer.Option(help="An admin token; default: one minted here (development).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    show_wrong: Annotated[int, typer.Option(help="List this many wrong answers a column.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Fact accuracy, the share of each grounding verdict and latency, for each backend and
+    answer-check mode side by side, asked of a running tutor over HTTP."""
+    from cluster.cli.answer_eval import read_questions, report, run
+
+    chosen = [None if b.strip() == "routed" else b.strip() for b in backends.split(",")]
+    mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+    bearer = token or admin_token()
+    tallies = run(url, bearer, read_questions(questions, limit), chosen, mode_list)
+    typer.echo(report(tallies, as_json, show_wrong))
 
 
 @eval_app.command("routing")
