@@ -7,7 +7,7 @@ plain uvicorn process (the single-process baseline and the unit tests). Every er
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Request, Response
@@ -35,11 +35,11 @@ from deployments.api_access import (
     rate_headers,
     with_headers,
 )
+from deployments.api_answers import answer_response, sse
 from deployments.api_docs import PROTECTED, errors, streamed
 from deployments.openai_api import add_openai_routes, prepend
 from deployments.validation import Storable
 from models.errors import ModelError, UnknownBackendError
-from models.events import AnswerEvent
 from retrieval.errors import InvalidQueryError, RetrievalError, UnknownSubjectError
 from service.tutor_service import Answer, Query, TutorService
 
@@ -176,62 +176,6 @@ class FormAsJson:
                 for k, v in scope["headers"]
             ]
         await self.app(scope, receive, send)
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    done = answer.done
-    fields = {} if done is None else done.model_dump(include=DONE_FIELDS)
-    return {
-        "answer": answer.text or (done.message if done else ""),
-        "status": answer.status,
-        "session_id": answer.session_id,
-        "request_id": None,
-        "sources": [s.model_dump() for s in answer.sources],
-        "model": None,
-        "model_version": None,
-        "route": None,
-        "query_class": None,
-        "arm": "",
-        "fallbacks": 0,
-        "cache": {"hit": False},
-        "timings_ms": {},
-        "usage": {},
-        "cost_usd": 0.0,
-        "grounding": None,
-        **fields,
-        "degraded": answer.degraded,
-    }
-
-
-def answer_response(answer: Answer) -> JSONResponse:
-    """200 for an answer (a sources-only answer says so in `status`); 502 when a model's stream
-    broke after it began: the partial text is returned, marked, never passed off as whole."""
-    if answer.error is not None:
-        body = {**answer_json(answer), "status": "error", "error": answer.error.model_dump()}
-        return JSONResponse(body, 502)
-    return JSONResponse(answer_json(answer))
-
-
-async def sse(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
-    async for event in events:
-        yield f"event: {event.type}\ndata: {event.model_dump_json()}\n\n"
-
-
-# What of the final event a non-streamed answer carries at its top level.
-DONE_FIELDS = {
-    "request_id",
-    "model",
-    "model_version",
-    "route",
-    "query_class",
-    "arm",
-    "fallbacks",
-    "cache",
-    "timings_ms",
-    "usage",
-    "cost_usd",
-    "grounding",
-}
 
 
 HealthReport = Callable[[], Awaitable[dict[str, Any]]]
