@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from models.response_optimizer import FIELDS, key_terms, numbers_in, same_number
+from models.response_optimizer import FIELDS, key_terms, numbers_in, plain, same_number
 
 Kind = Literal["atomic number", "symbol", "atomic weight", "discoverer", "definition"]
 # Several ways a student asks for each fact; the builder picks one per question.
@@ -80,14 +80,8 @@ def fact_questions(doc: dict[str, Any], rng: random.Random) -> list[AnswerQuesti
 def first_sense(text: str) -> str:
     """A dictionary entry's first sense: WordNet's "n 1: ...", FOLDOC's text up to its first
     sentence, without tags like <networking> or [syn: ...]."""
-    text = re.sub(r"<[^>]+>|\[[^\]]*\]|\([^)]*\)|/[^/\s]+/", " ", text)
-    text = re.sub(r"^\s*(?:n|v|adj|adv)\s+(?:1:\s*)?", "", text)
+    text = plain(re.sub(r"\([^)]*\)", " ", text))
     first = re.split(r"\s+\d+:\s|(?<=[.;])\s", text.strip(), maxsplit=1)[0]
-    # FOLDOC opens with the term's other names ("deadly embrace A situation where ..."):
-    # the definition starts at its first article.
-    opening = re.search(r"\b(?:A|An|The)\s", first)
-    if opening is not None and 0 < opening.start() <= 40:
-        first = first[opening.start() :]
     return " ".join(first.split())
 
 

@@ -201,11 +201,21 @@ def check(answer: str, evidence: Evidence, config: GroundingConfig) -> Grounding
     return Grounding("unsupported" if missing else "supported", round(score, 3), missing)
 
 
+def plain(text: str) -> str:
+    """A dictionary entry as a student reads it: without FOLDOC's <tags>, WordNet's [syn: ...]
+    and pronunciations (/bi:t/), and without the lower-case other names a FOLDOC entry opens
+    with ("deadly embrace A situation where ..." starts at "A")."""
+    text = " ".join(re.sub(r"<[^>]+>|\[[^\]]*\]|/[^/\s]+/", " ", text).split())
+    text = re.sub(r"^(?:n|v|adj|adv)\s+(?:1:\s*)?", "", text)
+    other_names = re.match(r"[a-z0-9][a-z0-9 ,'-]{0,80}?\s(?=[A-Z])", text)
+    return text[other_names.end() :] if other_names else text
+
+
 def passage_units(text: str) -> list[str]:
     """A passage's sentences, with a dictionary entry's header fields ("Symbol: K Atomic
     number: 19 ...") each a unit of its own."""
     units: list[str] = []
-    for sentence in SENTENCE_END.split(text):
+    for sentence in SENTENCE_END.split(plain(text)):
         header = re.split(r"\s+(?=(?:Symbol|Atomic number|Atomic weight):)", sentence)
         units.extend(u.strip() for u in header if u.strip())
     return units
@@ -218,12 +228,14 @@ def best_unit(evidence: Evidence) -> tuple[int, str] | None:
     best: tuple[float, int, str] | None = None
     for number, source in enumerate(evidence.sources, start=1):
         named = source.title.lower() in evidence.question.lower()
-        for unit in passage_units(source.text):
+        for position, unit in enumerate(passage_units(source.text)):
             field_hit = any(
                 asks.search(evidence.question) and states.search(unit)
                 for asks, states in FIELDS.values()
             )
-            score = 2 * field_hit + 1.5 * named + len(asked & key_terms(unit)) / (len(asked) or 1)
+            overlap = len(asked & key_terms(unit)) / (len(asked) or 1)
+            # A dictionary entry defines first: its opening sentence answers "what is X".
+            score = 2 * field_hit + 1.5 * named + overlap + 0.5 * (position == 0)
             score -= 0.01 * number  # ties go to the higher-ranked source
             if best is None or score > best[0]:
                 best = (score, number, unit)

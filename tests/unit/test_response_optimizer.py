@@ -115,3 +115,13 @@ def test_the_extractive_answer_states_the_asked_field_and_cites_it():
 def test_the_stricter_prompt_quotes_the_passage_unit_that_answers():
     prompt = strict_prompt(Evidence("What is the symbol for lutetium?", [LUTETIUM]))
     assert prompt is not None and '"Symbol: Lu"' in prompt and "[1]" in prompt
+
+
+def test_a_definitions_extractive_answer_is_its_first_sentence_without_tags_or_other_names():
+    recursion = SourceText(
+        "recursion",
+        "mutually recursive mutual recursion recurse <mathematics, programming> When a function "
+        '(or procedure) calls itself. Such a function is called "recursive".',
+    )
+    answer = extractive_answer(Evidence("Define recursion.", [recursion]))
+    assert answer == "recursion: When a function (or procedure) calls itself. [1]"
