@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +42,18 @@ def run(
     questions: Sequence[AnswerQuestion],
     backends: Sequence[str | None],
     modes: Sequence[str],
+    done: Callable[[Tally], None] = lambda _: None,
 ) -> list[Tally]:
-    """One column per (backend, mode), asked in turn (a CPU model answers one at a time)."""
+    """One column per (backend, mode), asked in turn (a CPU model answers one at a time);
+    `done` sees each column as it ends (a long run's figures are not lost to an interrupt)."""
     headers = {"Authorization": f"Bearer {token}"}
+    tallies = []
     with httpx.Client(base_url=url, headers=headers, timeout=180) as client:
-        return [column(client, questions, backend, mode) for backend in backends for mode in modes]
+        for backend in backends:
+            for mode in modes:
+                tallies.append(column(client, questions, backend, mode))
+                done(tallies[-1])
+    return tallies
 
 
 def column(

@@ -332,11 +332,17 @@ def eval_answers(
     """Fact accuracy, the share of each grounding verdict and latency, for each backend and
     answer-check mode side by side, asked of a running tutor over HTTP."""
     from cluster.cli.answer_eval import read_questions, report, run
+    from models.answer_eval import Tally
 
     chosen = [None if b.strip() == "routed" else b.strip() for b in backends.split(",")]
     mode_list = [m.strip() for m in modes.split(",") if m.strip()]
     bearer = token or admin_token()
-    tallies = run(url, bearer, read_questions(questions, limit), chosen, mode_list)
+
+    def progress(tally: Tally) -> None:
+        if not as_json:
+            typer.echo(report([tally], False, 0), err=True)
+
+    tallies = run(url, bearer, read_questions(questions, limit), chosen, mode_list, progress)
     typer.echo(report(tallies, as_json, show_wrong))
 
 
