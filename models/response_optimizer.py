@@ -188,7 +188,8 @@ def unanswered_fields(answer: str, evidence: Evidence) -> list[str]:
 
 def check(answer: str, evidence: Evidence, config: GroundingConfig) -> Grounding:
     claims, missing = unsupported_claims(answer, evidence)
-    missing += unanswered_fields(answer, evidence)
+    unanswered = unanswered_fields(answer, evidence)
+    missing += unanswered
     if claims == 0 and not missing:
         terms = key_terms(CITATION.sub(" ", answer))
         held = key_terms(evidence.text + " " + evidence.question)
@@ -196,7 +197,7 @@ def check(answer: str, evidence: Evidence, config: GroundingConfig) -> Grounding
         supported = score >= config.min_term_overlap
         unsupported = [] if supported else sorted(terms - held)[:8]
         return Grounding("supported" if supported else "unsupported", round(score, 3), unsupported)
-    checked = claims + len(unanswered_fields(answer, evidence))
+    checked = claims + len(unanswered)
     score = 1.0 - len(missing) / max(checked, len(missing), 1)
     return Grounding("unsupported" if missing else "supported", round(score, 3), missing)
 
