@@ -38,6 +38,11 @@ PASSAGE_SYMBOL = re.compile(r"Symbol:\s*([A-Z][a-z]{0,2})\b")
 NAME = re.compile(r"(?<=[a-z,;]\s)((?:[A-Z][a-z]*\.)*[A-Z][a-z]+(?:\s+(?:[A-Z]\.)*[A-Z][a-z]+)*)")
 WORD = re.compile(r"[a-z][a-z-]+")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+# "What is X?", "What does X mean?", "Define X.": asked of a dictionary entry, its first
+# sentence is the answer, whatever later sentences share more words with the question.
+DEFINITION_QUESTION = re.compile(
+    r"^\s*(?:what\s+(?:is|are)\b|what's\b|what\s+does\b.*\bmean\b|define\b)", re.I
+)
 # Fields a curriculum passage states, the question words that ask for each, and its value.
 FIELDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "symbol": (re.compile(r"\bsymbol\b", re.I), re.compile(r"Symbol:\s*([A-Z][a-z]{0,2})\b")),
@@ -226,6 +231,9 @@ def best_unit(evidence: Evidence) -> tuple[int, str] | None:
     """(source number, the passage unit that best answers the question): the field the
     question asks for if a passage states it, else the unit sharing most of its key terms."""
     asked = key_terms(evidence.question)
+    defines = DEFINITION_QUESTION.search(evidence.question) is not None and not any(
+        asks.search(evidence.question) for asks, _ in FIELDS.values()
+    )
     best: tuple[float, int, str] | None = None
     for number, source in enumerate(evidence.sources, start=1):
         named = source.title.lower() in evidence.question.lower()
@@ -235,8 +243,10 @@ def best_unit(evidence: Evidence) -> tuple[int, str] | None:
                 for asks, states in FIELDS.values()
             )
             overlap = len(asked & key_terms(unit)) / (len(asked) or 1)
-            # A dictionary entry defines first: its opening sentence answers "what is X".
-            score = 2 * field_hit + 1.5 * named + overlap + 0.5 * (position == 0)
+            # A dictionary entry defines first: its opening sentence answers "what is X", and
+            # for a definition question of the entry the question names, it is the answer.
+            opening = (position == 0) * (0.5 + 1.5 * (defines and named))
+            score = 2 * field_hit + 1.5 * named + overlap + opening
             score -= 0.01 * number  # ties go to the higher-ranked source
             if best is None or score > best[0]:
                 best = (score, number, unit)

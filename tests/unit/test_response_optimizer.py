@@ -125,3 +125,18 @@ def test_a_definitions_extractive_answer_is_its_first_sentence_without_tags_or_o
     )
     answer = extractive_answer(Evidence("Define recursion.", [recursion]))
     assert answer == "recursion: When a function (or procedure) calls itself. [1]"
+
+
+def test_a_definition_question_takes_the_named_entrys_first_sentence_not_a_wordier_later_one():
+    # The real entry, shortened: its later sentences repeat "interpreter" and "program" more
+    # often than its definition does, which once made the repair answer "See also ...".
+    interpreter = SourceText(
+        "interpreter",
+        "interpreted <programming> A program which executes other programs. This is in contrast "
+        "to a compiler which does not execute its input program but translates it. It may be "
+        "possible to execute the same source code either directly by an interpreter or by "
+        "compiling it. See also partial evaluation, interpreter program.",
+    )
+    for question in ("What is interpreter?", "Define interpreter.", "What does interpreter mean?"):
+        answer = extractive_answer(Evidence(question, [HASH, interpreter]))
+        assert answer == "interpreter: A program which executes other programs. [2]", question
