@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         None, description="Any OpenAI-compatible server; unset = api.openai.com."
     )
     session_ttl_s: int = Field(3600, gt=0, description="Idle expiry of a session.")
+    practice_item_ttl_s: int = Field(
+        86_400, gt=0, description="How long a practice item can be checked (the practice TTL)."
+    )
     cache_warmup_questions: int = Field(
         20, ge=0, description="Most asked questions answered at start to fill the cache; 0: off."
     )

@@ -40,6 +40,7 @@ from deployments.api_docs import PROTECTED, errors, streamed
 from deployments.openai_api import add_openai_routes, prepend
 from deployments.validation import Storable
 from models.errors import ModelError, UnknownBackendError
+from practice.errors import PracticeItemNotFound, PracticeStoreDown
 from retrieval.errors import InvalidQueryError, RetrievalError, UnknownSubjectError
 from service.tutor_service import Answer, Query, TutorService
 
@@ -89,6 +90,12 @@ class FeedbackBody(Strict):
     comment: str = Field("", max_length=2000)
 
 
+class PracticeCheckBody(Strict):
+    item_id: str = Field(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="From the item.")
+    answer: str = Field(min_length=1, max_length=500, description="Text, or a choice's letter.")
+    user_id: UserId | None = None
+
+
 class SessionStartBody(Strict):
     user_id: UserId | None = None
 
@@ -107,6 +114,8 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (UserNotFound, 404, "user_not_found"),
     (UnknownRequest, 404, "unknown_request"),
     (UnknownBackendError, 404, "model_not_found"),
+    (PracticeItemNotFound, 404, "practice_item_not_found"),
+    (PracticeStoreDown, 503, "dependency_unavailable"),
     (RetrievalError, 503, "retrieval_unavailable"),
     (ModelError, 503, "model_unavailable"),
     (SessionStoreDown, 503, "dependency_unavailable"),
@@ -253,6 +262,15 @@ def add_tutor_routes(app: FastAPI, service: TutorService, access: AccessControl)
         asker = None if caller.role == "admin" else caller.user_id  # another's: 404, no leak
         arm = await service.feedback(body.request_id, rating, body.comment, asker)
         return {"request_id": body.request_id, "recorded": True, "arm": arm}
+
+    @app.post("/api/v1/ai-tutor/practice/check", responses=errors(*PROTECTED, 404, 503))
+    async def practice_check(body: PracticeCheckBody, caller: Principal = caller_of) -> Any:
+        """Grade an answer to a practice item (from a practice request's `practice`): right or
+        wrong, the key, the passage as the explanation, and the student's progress."""
+        who = caller.on_behalf_of(body.user_id)
+        owner = None if who.role == "admin" else who.user_id
+        result = await service.check_practice(body.item_id, body.answer, owner)
+        return result.as_json()
 
     @app.put("/api/v1/users/{user_id}", responses=errors(*PROTECTED, 403, 503))
     async def put_user(

@@ -31,6 +31,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "usage": {},
         "cost_usd": 0.0,
         "grounding": None,
+        "practice": answer.practice.model_dump() if answer.practice else None,
         **fields,
         "degraded": answer.degraded,
     }

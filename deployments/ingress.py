@@ -39,10 +39,12 @@ from deployments.session_actor import RayActorSessionStore
 from models.errors import ModelError
 from models.events import AnswerEvent, error_event
 from models.prepare import MODEL_NAME as LOCAL_MODEL
+from practice.store import MemoryPracticeStore, PracticeStore, RedisPracticeStore
 from response_cache import warmup
 from retrieval.errors import RetrievalError
 from retrieval.fanout import FanoutSearch, SearchOutcome
 from retrieval.pipeline import SearchParams
+from service.practice import Practice
 from service.router import QueryPlan
 from service.tutor_service import TutorService
 
@@ -121,6 +123,14 @@ def session_store(settings: Settings) -> SessionStore:
     return RayActorSessionStore(settings.session_ttl_s)
 
 
+def practice_store(settings: Settings) -> PracticeStore:
+    """Redis, so any ingress replica can check an item another made; without it, this
+    replica's memory (a development setup with one ingress replica)."""
+    client = configured_redis(settings)
+    ttl = settings.practice_item_ttl_s
+    return MemoryPracticeStore(ttl) if client is None else RedisPracticeStore(client, ttl)
+
+
 def access_control(settings: Settings) -> AccessControl:
     """Tokens as the settings say (none with AUTH_MODE=off); quotas counted in Redis, shared by
     every ingress replica, or in this replica's memory without it."""
@@ -163,8 +173,10 @@ class TutorIngress:
             users = Users(self._pool)
             request_log = RequestLog(self._pool, count=metrics.request_log_rows)
             feedback, archive = Feedback(self._pool), SessionArchive(self._pool)
+        answerer = RouterViaHandle(router, fanout_search(embedder, shards, reranker))
+        practice = Practice(practice_store(settings), answerer.search, users)
         self.service = TutorService(
-            RouterViaHandle(router, fanout_search(embedder, shards, reranker)),
+            answerer,
             self._sessions,
             users,
             request_log,
@@ -173,6 +185,7 @@ class TutorIngress:
             archive,
             token_counter(settings),
             settings.context_window_tokens,
+            practice,
         )
         self._warmup_task: asyncio.Task[None] | None = None
         if self._pool is not None and settings.cache_warmup_questions:

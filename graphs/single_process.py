@@ -16,11 +16,13 @@ from deployments.api_access import AccessControl
 from models.backend import LLMBackend
 from models.breaker import CircuitBreakers, MemoryBreakerStore
 from models.generation import LLMClient
+from practice.store import MemoryPracticeStore
 from response_cache.stores import ResponseCache
 from retrieval.embedder import Embedder, Vectors
 from retrieval.fanout import FanoutSearch, ShardSearch
 from retrieval.reranker import Reranker
 from retrieval.shard import Shard, ShardCandidates
+from service.practice import Practice
 from service.router import RouterConfig, TutorRouter
 from service.tutor_service import TutorService
 
@@ -72,7 +74,9 @@ def local_api(
     """The API over `router`, recording into the same metrics the router records into."""
     metrics = router.observer
     assert isinstance(metrics, TutorMetrics) and isinstance(metrics.exporter, PrometheusExporter)
-    service = TutorService(router, sessions or MemorySessionStore(ttl_s=3600), metrics=metrics)
+    practice = Practice(MemoryPracticeStore(ttl_s=86_400), router.search)
+    sessions = sessions or MemorySessionStore(ttl_s=3600)
+    service = TutorService(router, sessions, metrics=metrics, practice=practice)
 
     async def report() -> dict[str, object]:
         return health.report_of({"session_store": {"status": "healthy", "backend": "memory"}})

@@ -4,6 +4,7 @@
     TokenEvent      zero or more text deltas
     ReplaceEvent    the answer's text so far is replaced by this one (a repaired answer)
     GroundingEvent  the answer checked against its sources: supported, repaired or unsupported
+    PracticeEvent   a practice request's item: question, choices, id to check it with (no key)
     ErrorEvent      the stream broke after tokens; last (no DoneEvent follows)
     DoneEvent       last: who answered, how, at what cost, how long each stage took
 
@@ -103,6 +104,22 @@ class GroundingEvent(GroundingInfo):
     type: Literal["grounding"] = "grounding"
 
 
+class PracticeItemView(Event):
+    """A practice item as the student sees it before checking: never its key."""
+
+    item_id: str
+    kind: Literal["number", "symbol", "name", "term", "meaning"]
+    question: str
+    choices: list[str] = Field(default_factory=list)
+    subject: str
+    source_id: str
+
+
+class PracticeEvent(Event):
+    type: Literal["practice"] = "practice"
+    item: PracticeItemView
+
+
 class DoneEvent(Event):
     type: Literal["done"] = "done"
     status: Literal["ok", "degraded"] = "ok"
@@ -127,4 +144,12 @@ class DoneEvent(Event):
         return cache.model_dump(exclude_none=True)  # a miss is {"hit": false}, as documented
 
 
-AnswerEvent = SourcesEvent | TokenEvent | ReplaceEvent | GroundingEvent | ErrorEvent | DoneEvent
+AnswerEvent = (
+    SourcesEvent
+    | TokenEvent
+    | ReplaceEvent
+    | GroundingEvent
+    | PracticeEvent
+    | ErrorEvent
+    | DoneEvent
+)

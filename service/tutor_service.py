@@ -38,12 +38,16 @@ from models.events import (
     DoneEvent,
     ErrorEvent,
     ErrorInfo,
+    PracticeEvent,
+    PracticeItemView,
     ReplaceEvent,
     Source,
     SourcesEvent,
     TokenEvent,
 )
+from practice.errors import PracticeItemNotFound
 from retrieval.fanout import SearchOutcome
+from service.practice import CheckResult, Practice, is_practice_request
 from service.router import QueryPlan
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,7 @@ class Answer:
     degraded: list[dict[str, str]] = field(default_factory=list)
     done: DoneEvent | None = None  # None until the stream ends, and when it broke off
     error: ErrorInfo | None = None
+    practice: PracticeItemView | None = None  # a practice request's item
 
     @property
     def text(self) -> str:
@@ -112,6 +117,8 @@ class Answer:
             self.parts.append(event.text)
         elif isinstance(event, ReplaceEvent):
             self.parts = [event.text]  # a repaired answer: the student reads this one
+        elif isinstance(event, PracticeEvent):
+            self.practice = event.item
         elif isinstance(event, DoneEvent):
             self.done = event
         elif isinstance(event, ErrorEvent):
@@ -142,6 +149,7 @@ class TutorService:
         archive: SessionArchive | None = None,
         count_tokens: TokenCounter = approximate_counter,
         window_tokens: int = 768,
+        practice: Practice | None = None,
     ) -> None:
         self.router = router
         self.sessions = sessions
@@ -152,6 +160,7 @@ class TutorService:
         self.archive = archive
         self.count_tokens = count_tokens
         self.window_tokens = window_tokens
+        self.practice = practice
         self._summarizing: set[asyncio.Task[None]] = set()
 
     async def start_session(self, user_id: str | None, classes: Iterable[str] = ()) -> Session:
@@ -196,11 +205,27 @@ class TutorService:
         session = await self._session_for(query)
         plan = self._plan(query, session)
         answer = Answer(session_id=query.session_id)
-        async for event in self.router.answer(plan):
+        async for event in self._answer(plan, query):
             answer.absorb(event)
             yield event
         await self._remember(query, answer)
         self._record(plan, query, answer, time.perf_counter() - start)
+
+    async def _answer(self, plan: QueryPlan, query: Query) -> AsyncIterator[AnswerEvent]:
+        """A practice request's item, or the router's answer."""
+        if self.practice is not None and is_practice_request(plan):
+            item_events = await self.practice.item_events(plan, query.user_id)
+            if item_events:
+                for event in item_events:
+                    yield event
+                return
+        async for event in self.router.answer(plan):
+            yield event
+
+    async def check_practice(self, item_id: str, answer: str, user_id: str | None) -> CheckResult:
+        if self.practice is None:
+            raise PracticeItemNotFound(item_id)
+        return await self.practice.check(item_id, answer, user_id)
 
     async def ask_all(self, question: str, source: str = "query") -> Answer:
         """A whole answer, collected (warm-up, scripts)."""

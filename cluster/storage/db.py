@@ -112,6 +112,25 @@ class Users:
             )
         return profile
 
+    async def record_practice(self, user_id: str, subject: str, correct: bool) -> dict[str, Any]:
+        """Count a checked practice item in the user's progress (a first one makes the user's
+        row); returns the practice progress. Locked, so concurrent checks all count."""
+        with database_errors():
+            async with self._pool.connection() as conn, conn.transaction():
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(
+                    "INSERT INTO users (id) VALUES (%s) ON CONFLICT (id) DO NOTHING", (user_id,)
+                )
+                await cur.execute("SELECT progress FROM users WHERE id = %s FOR UPDATE", (user_id,))
+                row = await cur.fetchone()
+                progress = with_practice_result(row["progress"] if row else {}, subject, correct)
+                await cur.execute(
+                    "UPDATE users SET progress = %s, updated_at = now() WHERE id = %s",
+                    (Jsonb(progress), user_id),
+                )
+        practice: dict[str, Any] = progress["practice"]
+        return practice
+
     async def _select(self, user_id: str) -> dict[str, Any] | None:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
@@ -121,6 +140,16 @@ class Users:
                 (user_id,),
             )
             return await cur.fetchone()
+
+
+def with_practice_result(progress: dict[str, Any], subject: str, correct: bool) -> dict[str, Any]:
+    """`progress` with one more checked item: totals, and per subject."""
+    practice = dict(progress.get("practice") or {})
+    subjects = {name: dict(tally) for name, tally in (practice.get("subjects") or {}).items()}
+    for tally in (practice, subjects.setdefault(subject, {})):
+        tally["answered"] = int(tally.get("answered", 0)) + 1
+        tally["correct"] = int(tally.get("correct", 0)) + int(correct)
+    return {**progress, "practice": {**practice, "subjects": subjects}}
 
 
 class RequestLog:

@@ -29,8 +29,9 @@ from ray import serve
 from cluster.storage.migrate import migrate
 from graphs.tutor import TutorAppArgs, build_app
 from models.response_optimizer import numbers_in
+from practice.items import QUESTIONS, facts_of
 from retrieval.store import ShardStore
-from tests.conftest import ROOT, bearer, run_tutor, shared_corpus
+from tests.conftest import ROOT, bearer, read_docs, run_tutor, shared_corpus
 from tests.fakes.openai_server import free_port
 from tests.integration.redis_server import RedisServer
 
@@ -382,6 +383,38 @@ def test_the_whole_computing_corpus_published_while_serving_answers_through_the_
     question = {"query": "What is the atomic number of carbon?", "k": 1}
     carbon = client.post("/api/v1/retrieval/search", json=question).json()
     assert carbon["results"][0]["id"] == "chemistry:carbon"  # the other shards kept serving
+
+
+def test_a_practice_item_is_made_from_a_passage_checked_and_counted_in_progress(tutor: str):
+    """Through the graph, with a student's token: the item (the key kept back), streamed and
+    not; the check on another ingress replica's item; the progress in PostgreSQL."""
+    potassium = next(d for d in read_docs("chemistry") if d["id"] == "chemistry:potassium")
+    keys = {
+        QUESTIONS[name].format(t="potassium"): v for name, v in facts_of(potassium["text"]).items()
+    }
+    pia, other = bearer("pia", data_dir=DATA_DIR), bearer("pax", data_dir=DATA_DIR)
+    with httpx.Client(base_url=tutor, timeout=120, headers=pia) as http:
+        first = http.post("/api/v1/ai-tutor/query", json={"question": "Quiz me on potassium"})
+        assert first.status_code == 200, first.text
+        item = first.json()["practice"]
+        assert first.json()["route"] == "practice-item" and item["question"] in keys
+        url = f"{tutor}/api/v1/ai-tutor/query"
+        body = {"question": "test me on potassium", "stream": True}
+        with httpx.stream("POST", url, json=body, timeout=120, headers=pia) as resp:
+            events = [json.loads(ln[6:]) for ln in resp.iter_lines() if ln.startswith("data: ")]
+        assert [e["type"] for e in events] == ["sources", "token", "practice", "done"]
+        streamed = events[2]["item"]
+        check = "/api/v1/ai-tutor/practice/check"
+        stolen = {"item_id": item["item_id"], "answer": keys[item["question"]]}
+        assert http.post(check, json=stolen, headers=other).status_code == 404
+        wrong = http.post(check, json={"item_id": item["item_id"], "answer": "no idea"}).json()
+        assert wrong["correct"] is False and wrong["answer"] == keys[item["question"]]
+        assert wrong["explanation"]["id"] == "chemistry:potassium"
+        right_answer = keys[streamed["question"]]
+        right = http.post(check, json={"item_id": streamed["item_id"], "answer": right_answer})
+        assert right.json()["correct"] is True, right.json()
+        progress = http.get("/api/v1/users/pia").json()["progress"]["practice"]
+    assert progress["subjects"]["chemistry"] == {"answered": 2, "correct": 1}
 
 
 def test_a_student_needs_a_token_and_sees_only_their_own(tutor: str):

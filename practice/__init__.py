@@ -1,0 +1,1 @@
+"""Practice items: made from curriculum passages, kept with their keys, graded on check."""
