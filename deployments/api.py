@@ -51,6 +51,7 @@ USER_ID = r"^[A-Za-z0-9_.@-]{1,128}$"
 UserId = Annotated[str, Field(pattern=USER_ID)]
 UserIdPath = Annotated[str, Path(pattern=USER_ID)]
 UserIdQuery = Annotated[str | None, FastQuery(pattern=USER_ID)]
+ClassQuery = Annotated[str | None, FastQuery(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
 class Strict(Storable):
@@ -205,6 +206,7 @@ def build_api(
     install_access_handlers(app)
     add_tutor_routes(app, service, access)
     add_session_routes(app, service, access)
+    add_people_routes(app, service, access)
     add_openai_routes(app, service, access)
     add_health_routes(app, health_report, metrics_text, access)
     add_web_routes(app)
@@ -329,6 +331,38 @@ def add_session_routes(app: FastAPI, service: TutorService, access: AccessContro
         if not who.may_read(session.user_id, session.profile.get("classes", [])):
             raise SessionForbidden(session_id)
         return session.model_dump(mode="json")
+
+
+def add_people_routes(app: FastAPI, service: TutorService, access: AccessControl) -> None:
+    """Who is signed in, a student's own past sessions, and a teacher's view of their classes
+    (what the browser page shows)."""
+    caller_of = Depends(authenticator(access))
+
+    @app.get("/api/v1/me", responses=errors(*PROTECTED))
+    async def me(caller: Principal = caller_of) -> dict[str, Any]:
+        return {"user_id": caller.user_id, "role": caller.role, "classes": sorted(caller.classes)}
+
+    @app.get("/api/v1/ai-tutor/sessions", responses=errors(*PROTECTED, 403, 503))
+    async def sessions(caller: Principal = caller_of, user_id: UserIdQuery = None) -> Any:
+        """The caller's sessions (an admin or service may name a user), newest first, each
+        with the questions asked in it: from the request log, so ended ones are listed too."""
+        who = caller.on_behalf_of(user_id)
+        return {"sessions": await service.past_sessions(who.user_id)}
+
+    @app.get("/api/v1/teacher/overview", responses=errors(*PROTECTED, 403, 503))
+    async def overview(caller: Principal = caller_of, class_id: ClassQuery = None) -> Any:
+        """A teacher's classes (from their token; `class_id` narrows to one of them), or an
+        admin's view of any class or all: students with their practice progress, their
+        sessions, the questions asked most, and the answers rated down or not grounded."""
+        if caller.role == "admin":
+            classes = None if class_id is None else [class_id]
+        elif caller.role == "teacher":
+            if class_id is not None and class_id not in caller.classes:
+                raise Forbidden(f"class {class_id!r} is not one of this teacher's classes")
+            classes = [class_id] if class_id else sorted(caller.classes)
+        else:
+            raise Forbidden("the overview is for teachers (and admins)")
+        return await service.class_overview(classes)
 
 
 def add_health_routes(

@@ -26,6 +26,7 @@ from cluster.observability.metrics import TutorMetrics
 from cluster.redis_client import configured_redis
 from cluster.settings import Settings, get_settings
 from cluster.storage.db import Feedback, RequestLog, SessionArchive, Users, most_asked, open_pool
+from cluster.storage.history import History
 from conversation.context import TokenCounter, approximate_counter, tokenizer_counter
 from conversation.errors import ConversationError
 from conversation.fallback import FallbackSessionStore
@@ -166,13 +167,14 @@ class TutorIngress:
         self._openai_configured = settings.openai_api_key is not None
         self._pool: AsyncConnectionPool | None = None
         metrics = TutorMetrics(RayExporter())
-        users, request_log, feedback, archive = None, None, None, None
+        users, request_log, feedback, archive, history = None, None, None, None, None
         if settings.database_url is not None:
             self._pool = open_pool(str(settings.database_url), settings.db_pool_max_size)
             await self._pool.open(wait=False)  # PostgreSQL down at start must not block serving
             users = Users(self._pool)
             request_log = RequestLog(self._pool, count=metrics.request_log_rows)
             feedback, archive = Feedback(self._pool), SessionArchive(self._pool)
+            history = History(self._pool)
         answerer = RouterViaHandle(router, fanout_search(embedder, shards, reranker))
         practice = Practice(practice_store(settings), answerer.search, users)
         self.service = TutorService(
@@ -186,6 +188,7 @@ class TutorIngress:
             token_counter(settings),
             settings.context_window_tokens,
             practice,
+            history,
         )
         self._warmup_task: asyncio.Task[None] | None = None
         if self._pool is not None and settings.cache_warmup_questions:

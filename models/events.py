@@ -26,12 +26,14 @@ class Event(BaseModel):
 
 
 class Source(Event):
-    """A passage an answer cites: its document id, title, subject and retrieval score."""
+    """A passage an answer cites: its document id, title, subject, retrieval score, and the
+    passage's opening (what the model was shown of it) for a student to read."""
 
     id: str
     title: str
     subject: str
     score: float
+    text: str = ""
 
 
 class SourcesEvent(Event):

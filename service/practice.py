@@ -20,7 +20,6 @@ from models.events import (
     DoneEvent,
     PracticeEvent,
     PracticeItemView,
-    Source,
     SourcesEvent,
     TokenEvent,
 )
@@ -30,7 +29,7 @@ from practice.grading import is_correct
 from practice.items import Passage, make_item, topic_of
 from practice.store import PracticeStore
 from retrieval.fanout import SearchOutcome
-from service.router import QueryPlan
+from service.router import QueryPlan, source_of
 
 Search = Callable[[str, str | None, int], Awaitable[SearchOutcome]]
 CANDIDATES = 5  # hits to draw the item and its wrong choices from
@@ -84,11 +83,7 @@ class Practice:
         if item is None:
             return []
         await self.store.put(item)
-        sources = [
-            Source(id=h.doc_id, title=h.title, subject=h.subject, score=h.score)
-            for h in outcome.hits
-            if h.doc_id == item.passage.id
-        ]
+        sources = [source_of(h) for h in outcome.hits if h.doc_id == item.passage.id]
         done = DoneEvent(
             model="practice-generator",
             backend="practice",

@@ -109,8 +109,12 @@ class RouterObserver(CallObserver, CacheObserver, Protocol):
     """What the router reports: backend calls and cache lookups (metrics)."""
 
 
+SOURCE_TEXT_CHARS = 600  # as much as the prompt shows the model (models/prompts.py)
+
+
 def source_of(hit: Hit) -> Source:
-    return Source(id=hit.doc_id, title=hit.title, subject=hit.subject, score=hit.score)
+    text = hit.text[:SOURCE_TEXT_CHARS]
+    return Source(id=hit.doc_id, title=hit.title, subject=hit.subject, score=hit.score, text=text)
 
 
 class TutorRouter:

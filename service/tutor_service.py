@@ -23,6 +23,7 @@ from cluster.storage.db import (
     UserProfile,
     Users,
 )
+from cluster.storage.history import History
 from conversation.context import (
     TokenCounter,
     approximate_counter,
@@ -150,6 +151,7 @@ class TutorService:
         count_tokens: TokenCounter = approximate_counter,
         window_tokens: int = 768,
         practice: Practice | None = None,
+        history: History | None = None,
     ) -> None:
         self.router = router
         self.sessions = sessions
@@ -161,16 +163,41 @@ class TutorService:
         self.count_tokens = count_tokens
         self.window_tokens = window_tokens
         self.practice = practice
+        self.history = history
         self._summarizing: set[asyncio.Task[None]] = set()
 
     async def start_session(self, user_id: str | None, classes: Iterable[str] = ()) -> Session:
         """A new session for `user_id`, with a snapshot of their profile; `classes` (from the
         token) join the profile's, so the teachers of those classes may read the session."""
         profile = await self._profile(user_id)
-        known = set(profile.get("classes", [])) | set(classes)
+        recorded = set(profile.get("classes", []))
+        known = recorded | set(classes)
         if known:
             profile["classes"] = sorted(known)
+        if user_id is not None and known != recorded:
+            await self._note_classes(user_id, sorted(known))
         return await self.sessions.create(user_id or ANONYMOUS, profile)
+
+    async def _note_classes(self, user_id: str, classes: list[str]) -> None:
+        """Record the token's classes on the user's row for their teachers' overview; without
+        the database the session still starts (the overview then misses this student)."""
+        if self.users is None or not classes:
+            return
+        try:
+            await self.users.note_classes(user_id, classes)
+        except DependencyDown as error:
+            log.warning("classes of %s not recorded: %s", user_id, error)
+
+    async def past_sessions(self, user_id: str) -> list[dict[str, Any]]:
+        return await self._request_history().sessions_of(user_id)
+
+    async def class_overview(self, classes: list[str] | None) -> dict[str, Any]:
+        return await self._request_history().overview(classes)
+
+    def _request_history(self) -> History:
+        if self.history is None:
+            raise DependencyDown("database", "DATABASE_URL is not set: no request history")
+        return self.history
 
     async def session(self, session_id: str, user_id: str | None) -> Session:
         session = await self.sessions.get(session_id)

@@ -112,6 +112,21 @@ class Users:
             )
         return profile
 
+    async def note_classes(self, user_id: str, classes: list[str]) -> None:
+        """Add the classes a user's token names to their row (made if absent), so that the
+        teachers of those classes find them; a row that has them all is not written."""
+        with database_errors():
+            async with self._pool.connection() as conn:
+                await conn.execute(
+                    """INSERT INTO users (id, classes) VALUES (%s, %s)
+                    ON CONFLICT (id) DO UPDATE
+                    SET classes = ARRAY(SELECT DISTINCT c FROM unnest(
+                        users.classes || EXCLUDED.classes) AS c ORDER BY c),
+                        updated_at = now()
+                    WHERE NOT users.classes @> EXCLUDED.classes""",
+                    (user_id, sorted(classes)),
+                )
+
     async def record_practice(self, user_id: str, subject: str, correct: bool) -> dict[str, Any]:
         """Count a checked practice item in the user's progress (a first one makes the user's
         row); returns the practice progress. Locked, so concurrent checks all count."""

@@ -387,14 +387,19 @@ def test_the_whole_computing_corpus_published_while_serving_answers_through_the_
 
 def test_a_practice_item_is_made_from_a_passage_checked_and_counted_in_progress(tutor: str):
     """Through the graph, with a student's token: the item (the key kept back), streamed and
-    not; the check on another ingress replica's item; the progress in PostgreSQL."""
+    not; the check; the progress in PostgreSQL; her session in her list and her teacher's."""
     potassium = next(d for d in read_docs("chemistry") if d["id"] == "chemistry:potassium")
-    keys = {
-        QUESTIONS[name].format(t="potassium"): v for name, v in facts_of(potassium["text"]).items()
-    }
-    pia, other = bearer("pia", data_dir=DATA_DIR), bearer("pax", data_dir=DATA_DIR)
+    facts = facts_of(potassium["text"])
+    keys = {QUESTIONS[name].format(t="potassium"): value for name, value in facts.items()}
+    pia, other = (
+        bearer("pia", "student", ("5c",), data_dir=DATA_DIR),
+        bearer("pax", data_dir=DATA_DIR),
+    )
+    teacher = bearer("mr-eze", "teacher", ("5c",), data_dir=DATA_DIR)
     with httpx.Client(base_url=tutor, timeout=120, headers=pia) as http:
-        first = http.post("/api/v1/ai-tutor/query", json={"question": "Quiz me on potassium"})
+        sid = http.post("/api/v1/ai-tutor/session/start", json={}).json()["session_id"]
+        quiz = {"question": "Quiz me on potassium", "session_id": sid}
+        first = http.post("/api/v1/ai-tutor/query", json=quiz)
         assert first.status_code == 200, first.text
         item = first.json()["practice"]
         assert first.json()["route"] == "practice-item" and item["question"] in keys
@@ -414,7 +419,18 @@ def test_a_practice_item_is_made_from_a_passage_checked_and_counted_in_progress(
         right = http.post(check, json={"item_id": streamed["item_id"], "answer": right_answer})
         assert right.json()["correct"] is True, right.json()
         progress = http.get("/api/v1/users/pia").json()["progress"]["practice"]
-    assert progress["subjects"]["chemistry"] == {"answered": 2, "correct": 1}
+        assert progress["subjects"]["chemistry"] == {"answered": 2, "correct": 1}
+        deadline, listed, seen = time.monotonic() + 20, [], {}
+        while time.monotonic() < deadline:  # the request log is written off the request path
+            listed = http.get("/api/v1/ai-tutor/sessions").json()["sessions"]
+            seen = http.get("/api/v1/teacher/overview", headers=teacher).json()
+            if listed and seen["sessions"]:
+                break
+            time.sleep(0.5)
+        assert http.get("/api/v1/teacher/overview").status_code == 403  # a student's token
+    assert listed[0]["session_id"] == sid and listed[0]["questions"] == ["Quiz me on potassium"]
+    assert [s["session_id"] for s in seen["sessions"]] == [sid]
+    assert [s["user_id"] for s in seen["students"]] == ["pia"]
 
 
 def test_a_student_needs_a_token_and_sees_only_their_own(tutor: str):

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from cluster.errors import UserNotFound
-from cluster.storage.db import RequestLog, RequestLogRow, UserProfile, Users, open_pool
+from cluster.storage.db import (
+    Feedback,
+    RequestLog,
+    RequestLogRow,
+    UserProfile,
+    Users,
+    open_pool,
+)
+from cluster.storage.history import History
 from cluster.storage.migrate import migrate, migration_files
 
 
@@ -75,3 +85,54 @@ async def test_an_unreachable_database_drops_log_rows_without_failing_the_caller
     await log.flush()
     assert log.dropped == 1 and log.written == 0
     await dead.close()
+
+
+async def test_concurrent_practice_checks_all_count_and_classes_accumulate(pool):
+    users = Users(pool)
+    await asyncio.gather(
+        *(users.record_practice("kofi", "chemistry", n % 2 == 0) for n in range(8))
+    )
+    await users.note_classes("kofi", ["7b"])
+    await users.note_classes("kofi", ["7c", "7b"])
+    profile = await users.get("kofi")
+    assert profile.progress["practice"]["subjects"]["chemistry"] == {"answered": 8, "correct": 4}
+    assert profile.classes == ["7b", "7c"]
+
+
+async def test_a_teacher_sees_only_their_classes_sessions_top_questions_and_flagged_answers(pool):
+    users, log = Users(pool), RequestLog(pool)
+    await users.note_classes("yaw", ["8a"])
+    await users.note_classes("esi", ["9z"])
+    rows = [
+        ("h1", "yaw", "s-yaw-1", "What is a noun?", "supported"),
+        ("h2", "yaw", "s-yaw-1", "what is a noun?", "repaired"),
+        ("h3", "yaw", "s-yaw-2", "Define recursion.", "supported"),
+        ("h4", "esi", "s-esi-1", "What is argon?", "unsupported"),
+    ]
+    for request_id, user, session, question, verdict in rows:
+        log.record(
+            RequestLogRow(
+                request_id=request_id,
+                endpoint="query",
+                status="ok",
+                latency_ms=1.0,
+                user_id=user,
+                session_id=session,
+                question=question,
+                grounding=verdict,
+            )
+        )
+    await log.flush()
+    await Feedback(pool).record("h3", -1, "wrong")
+    history = History(pool)
+    own = await history.sessions_of("yaw")
+    assert [s["session_id"] for s in own] == ["s-yaw-2", "s-yaw-1"]
+    assert own[1]["questions"] == ["What is a noun?", "what is a noun?"]
+    seen = await history.overview(["8a"])
+    assert [s["user_id"] for s in seen["students"]] == ["yaw"]
+    assert {s["session_id"] for s in seen["sessions"]} == {"s-yaw-1", "s-yaw-2"}
+    assert seen["most_asked"][0] == {"question": "what is a noun?", "count": 2}
+    flagged = {f["request_id"]: f["reason"] for f in seen["flagged"]}
+    assert flagged == {"h2": "repaired", "h3": "rated down"}  # not esi's, of class 9z
+    everyone = await history.overview(None)
+    assert {"yaw", "esi"} <= {s["user_id"] for s in everyone["students"]}

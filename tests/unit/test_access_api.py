@@ -213,3 +213,19 @@ def test_unstorable_text_is_a_422_naming_the_field(client: TestClient, escaped: 
     body = f'{{"progress": {{"note": "{escaped}"}}}}'
     profile = client.put("/api/v1/users/amina", content=body, headers=headers)
     assert profile.status_code == 422 and "progress.note" in profile.json()["error"]["message"]
+
+
+def test_the_page_learns_who_is_signed_in_and_only_teachers_see_class_overviews(client):
+    me = client.get("/api/v1/me", headers=auth("ms-ade", "teacher", ("7b", "7a")))
+    assert me.json() == {"user_id": "ms-ade", "role": "teacher", "classes": ["7a", "7b"]}
+    overview = "/api/v1/teacher/overview"
+    assert client.get(overview, headers=auth("amina", classes=("7b",))).status_code == 403
+    not_hers = client.get(f"{overview}?class_id=9z", headers=auth("ms-ade", "teacher", ("7b",)))
+    assert not_hers.status_code == 403 and "9z" in not_hers.json()["error"]["message"]
+    # Her own class, with no database behind this app: the dependency is named, not a 500.
+    own = client.get(f"{overview}?class_id=7b", headers=auth("ms-ade", "teacher", ("7b",)))
+    assert own.status_code == 503 and own.json()["error"]["type"] == "dependency_unavailable"
+    assert (
+        client.get("/api/v1/ai-tutor/sessions?user_id=bilal", headers=auth("amina")).status_code
+        == 403
+    )
