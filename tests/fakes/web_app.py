@@ -3,8 +3,9 @@ working on the page (`python -m tests.fakes.web_app` prints its URL and tokens).
 
 The same `build_api` the Serve ingress runs, over real demo-curriculum shards embedded by the
 hashing embedder and answered by `EchoSourceBackend` (no model, no Ray: it starts in seconds).
-With a PostgreSQL URL, profiles, practice progress, the request log and feedback are stored as
-in the graph; without one, those calls answer 503 as they do in a graph without a database.
+With a PostgreSQL URL, profiles, practice progress, the request log, feedback, past sessions and
+the teacher overview work as in the graph; without one, those calls answer 503 as they do in a
+graph without a database.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import argparse
 import asyncio
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Iterable
 
 import uvicorn
+from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from access.quotas import MemoryQuotaStore, Quotas
@@ -24,18 +25,20 @@ from access.tokens import TokenConfig, TokenVerifier, mint
 from cluster.observability import health
 from cluster.observability.metrics import PrometheusExporter, TutorMetrics
 from cluster.storage.db import Feedback, RequestLog, SessionArchive, Users, open_pool
+from cluster.storage.history import History
 from cluster.storage.migrate import migrate
 from conversation.sessions import MemorySessionStore
 from deployments.api import build_api
 from deployments.api_access import AccessControl
 from graphs.single_process import local_router
-from models.backend import LLMBackend
+from models.backend import GenerationChunk, GenerationRequest, LLMBackend
 from practice.store import MemoryPracticeStore
 from retrieval.corpus import Document
 from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
 from retrieval.shard import Shard
 from service.practice import Practice
+from service.router import TutorRouter
 from service.tutor_service import TutorService
 from tests.conftest import read_docs
 from tests.fakes.hashing_embedder import HashingEmbedder
@@ -60,6 +63,24 @@ def demo_shards(extra: Iterable[dict[str, str]] = ()) -> dict[str, Shard]:
         )
         for subject, rows in docs.items()
     }
+
+
+class PacedBackend(LLMBackend):
+    """Another backend's answer with a pause before each chunk, as a model streams it: a
+    page that waited for the whole answer would show nothing until the end."""
+
+    def __init__(self, inner: LLMBackend, pause_s: float = 0.03) -> None:
+        self.inner = inner
+        self.info = inner.info
+        self.pause_s = pause_s
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        async for chunk in self.inner.stream(request):
+            await asyncio.sleep(self.pause_s)
+            yield chunk
+
+    async def check(self) -> None:
+        await self.inner.check()
 
 
 def token(user_id: str, role: str = "student", classes: tuple[str, ...] = ()) -> str:
@@ -122,8 +143,12 @@ class WebApp:
         if self.database_url is not None:
             pool = open_pool(self.database_url, 4)
             await pool.open()
+        app, router = self._app(pool)
+        # The first search compiles BM25's scorer (numba, ~8 s here): done before serving, so
+        # no test's first question waits for it.
+        await router.search("warm up", None, 1)
         config = uvicorn.Config(
-            self._app(pool),
+            app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -137,7 +162,7 @@ class WebApp:
             if pool is not None:
                 await pool.close()
 
-    def _app(self, pool: AsyncConnectionPool | None) -> Any:
+    def _app(self, pool: AsyncConnectionPool | None) -> tuple[FastAPI, TutorRouter]:
         metrics = TutorMetrics(PrometheusExporter())
         router = local_router(
             HashingEmbedder(), self.shards, {"local": self.backend}, metrics=metrics
@@ -152,13 +177,14 @@ class WebApp:
             Feedback(pool) if pool else None,
             SessionArchive(pool) if pool else None,
             practice=Practice(MemoryPracticeStore(ttl_s=86_400), router.search, users),
+            history=History(pool) if pool else None,
         )
 
         async def report() -> dict[str, object]:
             return health.report_of({"session_store": {"status": "healthy", "backend": "memory"}})
 
         assert isinstance(metrics.exporter, PrometheusExporter)
-        return build_api(service, report, metrics.exporter.text, self.access)
+        return build_api(service, report, metrics.exporter.text, self.access), router
 
 
 def main() -> None:

@@ -202,8 +202,8 @@ export class AnswerView {
 
   rating() {
     const status = el("span", { class: "status", role: "status" });
-    const up = el("button", { type: "button", class: "rate", "aria-pressed": "false" }, el("span", { "aria-hidden": "true", text: "👍 " }), "Helpful");
-    const down = el("button", { type: "button", class: "rate", "aria-pressed": "false" }, el("span", { "aria-hidden": "true", text: "👎 " }), "Not helpful");
+    const up = el("button", { type: "button", class: "rate", "aria-pressed": "false" }, el("span", { "aria-hidden": "true", text: "▲ " }), "Helpful");
+    const down = el("button", { type: "button", class: "rate", "aria-pressed": "false" }, el("span", { "aria-hidden": "true", text: "▼ " }), "Not helpful");
     const rate = async (rating, button) => {
       up.disabled = down.disabled = true;
       try {

@@ -1,7 +1,7 @@
 // Past sessions: a student's own list (to read again or carry on), and the transcript of one
 // session, which a teacher opens from the class overview too.
 
-import { call } from "./api.js";
+import { ApiError, call } from "./api.js";
 import { $, append, clear, el, when } from "./dom.js";
 
 const SESSION = "/api/v1/ai-tutor/session/";
@@ -22,14 +22,36 @@ export function sessionCard(entry, { who, onOpen }) {
       class: "quiet",
       "aria-label": `Open the session${who ? ` of ${who}` : ""} from ${time}`,
       text: "Open",
-      onclick: () => onOpen(entry.session_id),
+      onclick: () => onOpen(entry),
     }),
   );
 }
 
-export async function transcript(sessionId, target, { title, actions = [] }) {
-  const session = await call(SESSION + encodeURIComponent(sessionId));
-  const turns = (session.turns ?? []).map((turn) =>
+// The session's turns; an ended or expired one (no longer in the session store) shows the
+// questions the request log kept of it.
+export async function transcript(entry, target, { title, actions = [] }) {
+  let session = null;
+  try {
+    session = await call(SESSION + encodeURIComponent(entry.session_id));
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 404) throw error;
+  }
+  const heading = el("h3", { tabindex: "-1", text: title });
+  const body = session ? turns(session) : questionsOnly(entry);
+  append(clear(target), [
+    el(
+      "section",
+      { class: "transcript", "aria-label": title },
+      heading,
+      body,
+      session ? actions.map((make) => make(session)) : null,
+    ),
+  ]);
+  heading.focus();
+}
+
+function turns(session) {
+  const lines = (session.turns ?? []).map((turn) =>
     el(
       "li",
       { class: `line line-${turn.role}` },
@@ -37,19 +59,18 @@ export async function transcript(sessionId, target, { title, actions = [] }) {
       el("p", { text: turn.content }),
     ),
   );
-  const heading = el("h3", { tabindex: "-1", text: title });
-  append(clear(target), [
-    el(
-      "section",
-      { class: "transcript", "aria-label": title },
-      heading,
-      el("p", { class: "hint", text: `Started ${when(session.created_at)}` }),
-      turns.length ? el("ol", { class: "lines" }, turns) : el("p", { text: "No questions in this session yet." }),
-      actions.map((make) => make(session)),
-    ),
-  ]);
-  heading.focus();
-  return session;
+  return [
+    el("p", { class: "hint", text: `Started ${when(session.created_at)}` }),
+    lines.length ? el("ol", { class: "lines" }, lines) : el("p", { text: "No questions in this session yet." }),
+  ];
+}
+
+function questionsOnly(entry) {
+  const questions = (entry.questions ?? []).map((q) => el("li", { class: "line line-user" }, el("p", { text: q })));
+  return [
+    el("p", { class: "hint", text: "This session has ended: only its questions are kept." }),
+    el("ol", { class: "lines" }, questions),
+  ];
 }
 
 export class History {
@@ -65,7 +86,7 @@ export class History {
     append(clear(list), [el("li", { class: "hint", text: "Loading…" })]);
     try {
       const { sessions } = await call("/api/v1/ai-tutor/sessions");
-      const cards = sessions.map((entry) => sessionCard(entry, { onOpen: (id) => this.open(id) }));
+      const cards = sessions.map((entry) => sessionCard(entry, { onOpen: (e) => this.open(e) }));
       append(clear(list), cards.length ? cards : [el("li", { class: "hint", text: "No sessions yet: ask a question first." })]);
     } catch (error) {
       append(clear(list), [el("li", { class: "note note-error", text: `Your sessions could not be loaded: ${error.message}` })]);
@@ -73,11 +94,11 @@ export class History {
     }
   }
 
-  async open(sessionId) {
+  async open(entry) {
     const resume = (session) =>
       el("button", { type: "button", text: "Continue this conversation", onclick: () => this.onResume(session) });
     try {
-      await transcript(sessionId, $("session-detail"), { title: "Session", actions: [resume] });
+      await transcript(entry, $("session-detail"), { title: "Session", actions: [resume] });
     } catch (error) {
       append(clear($("session-detail")), [el("p", { class: "note note-error", text: `This session could not be opened: ${error.message}` })]);
       this.onError(error);

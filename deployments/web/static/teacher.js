@@ -11,6 +11,11 @@ const REASONS = {
   repaired: "Corrected to match the sources",
 };
 
+function classesLine(classes) {
+  if (classes === null || classes === undefined) return "All classes";
+  return classes.length ? `Classes: ${classes.join(", ")}` : "Your sign-in names no classes.";
+}
+
 export class TeacherView {
   constructor({ onError }) {
     this.onError = onError;
@@ -29,10 +34,10 @@ export class TeacherView {
 
   render(target, overview) {
     this.names = new Map((overview.students ?? []).map((s) => [s.user_id, s.display_name || s.user_id]));
-    const classes = overview.classes ?? [];
+    const classes = overview.classes; // null: every class (an admin)
     this.detail = el("div", { id: "teacher-session" });
     append(clear(target), [
-      el("p", { class: "hint", text: classes.length ? `Classes: ${classes.join(", ")}` : "No classes on your token." }),
+      el("p", { class: "hint", text: classesLine(classes) }),
       this.part("Students", overview.students, (s) => this.student(s), "No students yet."),
       this.part("Recent sessions", overview.sessions, (s) => this.session(s), "No sessions yet."),
       this.detail,
@@ -73,13 +78,13 @@ export class TeacherView {
     const who = this.name(entry.user_id);
     return sessionCard(entry, {
       who,
-      onOpen: (id) => this.open(id, who),
+      onOpen: (e) => this.open(e, who),
     });
   }
 
-  async open(sessionId, who) {
+  async open(entry, who) {
     try {
-      await transcript(sessionId, this.detail, { title: `Session of ${who}` });
+      await transcript(entry, this.detail, { title: `Session of ${who}` });
     } catch (error) {
       append(clear(this.detail), [el("p", { class: "note note-error", text: `This session could not be opened: ${error.message}` })]);
       this.onError(error);
