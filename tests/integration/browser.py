@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, sync_playwright
 
+from practice.items import QUESTIONS, facts_of
+from tests.conftest import read_docs
+
 DESKTOP = {"width": 1000, "height": 900}
 PHONE = {"width": 375, "height": 740}
 # Each answer-text change while the answer is still streaming, recorded in the page: how a test
@@ -124,6 +127,22 @@ class TutorPage:
 def finished(turn: Locator, timeout_s: float = 10) -> None:
     done = turn.locator("[data-testid=answer-text][aria-busy=false]")
     done.wait_for(state="attached", timeout=timeout_s * 1000)
+
+
+def answer_key(element: str, question: str) -> str:
+    """The key of a practice item on a chemistry element, from the element's own passage."""
+    doc = next(d for d in read_docs("chemistry") if d["id"] == f"chemistry:{element}")
+    facts = facts_of(doc["text"])
+    return {QUESTIONS[name].format(t=element): value for name, value in facts.items()}[question]
+
+
+def answer_practice(form: Locator, answer: str) -> None:
+    """Chooses the choice that is `answer`, or types it when the item has no choices."""
+    if form.get_by_role("radio").count():
+        form.get_by_label(re.compile(rf"\) {re.escape(answer)}$")).check()
+    else:
+        form.get_by_label("Your answer").fill(answer)
+    form.get_by_role("button", name="Check my answer").click()
 
 
 def texts(locator: Locator) -> list[str]:

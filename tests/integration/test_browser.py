@@ -18,11 +18,17 @@ from playwright.sync_api import Browser, expect
 
 from access.quotas import QuotaConfig, QuotaPolicy
 from deployments.api_access import AccessConfig
-from practice.items import QUESTIONS, facts_of
-from tests.conftest import read_docs
 from tests.fakes.llm import EchoSourceBackend
 from tests.fakes.web_app import PacedBackend, WebApp, demo_shards, token
-from tests.integration.browser import PHONE, TutorPage, chromium, finished, texts
+from tests.integration.browser import (
+    PHONE,
+    TutorPage,
+    answer_key,
+    answer_practice,
+    chromium,
+    finished,
+    texts,
+)
 from tests.integration.conftest import PG_ADMIN_URL
 
 pytestmark = pytest.mark.integration
@@ -130,8 +136,7 @@ def test_a_student_rates_an_answer_and_answers_a_practice_item(tab: TutorPage, p
     key = answer_key("carbon", question)
     choices = form.get_by_role("radio")
     assert choices.count() == 4
-    form.get_by_label(re.compile(rf"\) {re.escape(key)}$")).check()
-    form.get_by_role("button", name="Check my answer").click()
+    answer_practice(form, key)
     result = form.get_by_test_id("practice-result")
     expect(result).to_contain_text("Correct!")
     expect(result).to_contain_text("Your practice so far: 1 right out of 1.")
@@ -315,14 +320,6 @@ def test_a_refused_token_is_said_and_with_auth_off_none_is_asked_for(browser: Br
 def focused(tab: TutorPage) -> str:
     element_id: str = tab.evaluate("document.activeElement.id")
     return element_id
-
-
-def answer_key(element: str, question: str) -> str:
-    doc = next(d for d in read_docs("chemistry") if d["id"] == f"chemistry:{element}")
-    keys = {
-        QUESTIONS[name].format(t=element): value for name, value in facts_of(doc["text"]).items()
-    }
-    return keys[question]
 
 
 def rating_of(database_url: str, user_id: str) -> int | None:
