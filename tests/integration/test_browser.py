@@ -147,8 +147,7 @@ def test_a_student_rates_an_answer_and_answers_a_practice_item(tab: TutorPage, p
 
 def test_a_keyboard_alone_signs_in_asks_opens_a_source_and_practises(tab: TutorPage):
     page = tab.page
-    page.keyboard.press("Tab")
-    assert focused(tab) == "token"
+    expect(page.get_by_label("Access token")).to_be_focused()  # ready to paste into
     page.keyboard.type(token("chidi", classes=("7b",)))
     page.keyboard.press("Enter")
     expect(page.get_by_label("Your question")).to_be_focused()  # straight to asking
@@ -315,11 +314,6 @@ def test_a_refused_token_is_said_and_with_auth_off_none_is_asked_for(browser: Br
         tab.close()
     finally:
         open_app.stop()
-
-
-def focused(tab: TutorPage) -> str:
-    element_id: str = tab.evaluate("document.activeElement.id")
-    return element_id
 
 
 def rating_of(database_url: str, user_id: str) -> int | None:

@@ -29,7 +29,9 @@ function open(view, focus = true) {
   }
   if (view === "history") history.load();
   if (view === "teacher") teacher.load();
-  if (focus) (view === "ask" ? $("question") : $(`${view}-title`))?.focus();
+  // Where a keyboard user starts typing: the box to fill, else the view's heading.
+  const start = { ask: "question", "sign-in": "token" }[view] ?? `${view}-title`;
+  if (focus) $(start)?.focus();
 }
 
 function resume(session) {
