@@ -46,14 +46,19 @@ from tests.fakes.llm import EchoSourceBackend
 from tests.fakes.openai_server import free_port
 
 TOKENS = TokenConfig(issuer="ai-tutor", audience="ai-tutor", secret="web-app-" + "s" * 32)
-# Enough of each demo subject for the questions the tests ask, small enough to embed in ~1 s.
+# Enough of each demo subject to search, small enough to embed in ~1 s; with the entries the
+# tests and screenshots ask about.
 SLICES = {"chemistry": None, "computing": 300, "english": 300}
+ALSO = {"computing:recursion", "english:noun", "english:verb"}
 
 
 def demo_shards(extra: Iterable[dict[str, str]] = ()) -> dict[str, Shard]:
     """The demo curriculum's shards (slices of the big ones), with `extra` documents added to
     their subjects' shards (a test's own passage, such as one that carries markup)."""
-    docs = {s: read_docs(s)[:n] for s, n in SLICES.items()}
+    docs = {}
+    for subject, n in SLICES.items():
+        rows = read_docs(subject)
+        docs[subject] = rows[:n] + [d for d in rows[n or len(rows) :] if d["id"] in ALSO]
     for doc in extra:
         docs.setdefault(doc["subject"], []).append(doc)
     embedder = HashingEmbedder()

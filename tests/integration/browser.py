@@ -129,11 +129,13 @@ def finished(turn: Locator, timeout_s: float = 10) -> None:
     done.wait_for(state="attached", timeout=timeout_s * 1000)
 
 
-def answer_key(element: str, question: str) -> str:
+def answer_key(question: str) -> str:
     """The key of a practice item on a chemistry element, from the element's own passage."""
-    doc = next(d for d in read_docs("chemistry") if d["id"] == f"chemistry:{element}")
-    facts = facts_of(doc["text"])
-    return {QUESTIONS[name].format(t=element): value for name, value in facts.items()}[question]
+    for doc in read_docs("chemistry"):
+        for name, value in facts_of(doc["text"]).items():
+            if QUESTIONS[name].format(t=doc["title"]) == question:
+                return value
+    raise AssertionError(f"no element's passage answers {question!r}")
 
 
 def answer_practice(form: Locator, answer: str) -> None:

@@ -504,7 +504,7 @@ def test_a_student_uses_the_page_through_the_graph(tutor: str):
         quiz = tab.turns().last
         finished(quiz, 60)
         form = quiz.locator("form.practice")
-        answer_practice(form, answer_key("nitrogen", form.locator("legend").inner_text()))
+        answer_practice(form, answer_key(form.locator("legend").inner_text()))
         form.get_by_test_id("practice-result").filter(has_text="Correct!").wait_for()
 
         question = "<img src=x onerror=alert(1)> what is argon?"

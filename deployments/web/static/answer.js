@@ -45,8 +45,8 @@ export class AnswerView {
         this.waiting,
         this.textBox,
         this.notes,
-        this.sourceList,
         this.extra,
+        this.sourceList,
         this.actions,
       ),
     );
@@ -189,7 +189,7 @@ export class AnswerView {
 
   showActions() {
     clear(this.actions);
-    const topic = this.sources[0]?.title;
+    const topic = this.topic();
     if (this.requestId) append(this.actions, [this.rating()]);
     if (topic && this.onPractice) {
       const label = this.practice ? "Another question on this topic" : "Practice this topic";
@@ -198,6 +198,15 @@ export class AnswerView {
       ]);
     }
     this.actions.hidden = !this.actions.childElementCount;
+  }
+
+  // What the answer is about: the source it cites first, else the best one found.
+  topic() {
+    for (const match of this.text.matchAll(CITATION)) {
+      const source = this.sources[Number(match[1]) - 1];
+      if (source) return source.title;
+    }
+    return this.sources[0]?.title;
   }
 
   rating() {
