@@ -95,10 +95,11 @@ class TutorPage:
         self.page.get_by_role("navigation", name="Views").get_by_role("button", name=name).click()
 
     def ask(self, question: str, timeout_s: float = 10) -> Locator:
-        """Types the question, sends it with Enter, and waits for the answer to end."""
+        """Types the question, sends it with Enter, and waits for the answer to end; returns
+        this question's turn (not whichever is last when the locator is next used)."""
+        turn = self.turns().nth(self.turns().count())
         self.page.get_by_label("Your question").fill(question)
         self.page.get_by_label("Your question").press("Enter")
-        turn = self.turns().last
         finished(turn, timeout_s)
         return turn
 

@@ -209,6 +209,24 @@ def test_a_quota_reached_says_when_the_student_can_ask_again(tab: TutorPage, web
     assert "quota_exceeded" not in page.locator("main").inner_text()
 
 
+def test_a_broken_answer_and_no_model_at_all_are_said_plainly(
+    tab: TutorPage, backend: EchoSourceBackend
+):
+    tab.sign_in(token("ivo", classes=("7b",)))
+    backend.fail = "after"  # the model's stream breaks after two words
+    try:
+        broken = tab.ask(CARBON)
+        backend.fail = "before"  # and then no model answers at all
+        unanswered = tab.ask("What is the symbol of gold?")
+    finally:
+        backend.fail = None
+    expect(broken.get_by_test_id("answer-text")).to_have_text("From [1]: ")
+    expect(broken.locator(".note-error")).to_contain_text("The answer broke off:")
+    expect(unanswered.locator(".answer-notes")).to_contain_text("No model could answer just now")
+    expect(unanswered.locator(".source-list summary").first).to_contain_text("gold")
+    expect(tab.page.get_by_label("Your question")).to_be_enabled()  # ready for the next one
+
+
 def test_markup_in_a_question_and_in_a_passage_is_shown_as_text(tab: TutorPage, web: WebApp):
     tab.sign_in(token("eve", classes=("7b",)))
     question = "<img src=x onerror=\"alert('question')\"> what is zyxium?"

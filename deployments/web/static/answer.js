@@ -142,6 +142,7 @@ export class AnswerView {
   }
 
   finish(done) {
+    this.finished = true;
     this.waiting.remove();
     this.requestId = done.request_id || null;
     if (!this.text && done.message) this.setText(done.message);
@@ -153,8 +154,14 @@ export class AnswerView {
 
   // Stopped before the end: a failure, or the person left the conversation.
   stop(message) {
+    this.waiting.remove();
     this.textBox.setAttribute("aria-busy", "false");
     if (message) this.note(message, "note-error");
+  }
+
+  // The stream is over: an answer that broke off (an error event, no done) is shown as it is.
+  ended() {
+    if (!this.finished) this.stop("");
   }
 
   // "[2]" in the finished text becomes a button that opens source 2.

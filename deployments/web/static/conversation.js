@@ -71,7 +71,7 @@ export class Conversation {
       const body = { question, session_id: this.sessionId, stream: true };
       try {
         for await (const event of stream(QUERY, body, signal)) view.on(event);
-        return;
+        return view.ended();
       } catch (error) {
         // A session idle past its expiry is gone: a new one carries on.
         if (attempt > 1 || !(error instanceof ApiError) || error.type !== "session_not_found") throw error;
