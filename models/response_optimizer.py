@@ -132,10 +132,12 @@ def key_terms(text: str) -> set[str]:
 
 
 def field_values(evidence: Evidence) -> dict[str, str]:
-    """The fields the question asks for, as the first passage that states each gives them
-    (the passage whose title the question names first)."""
+    """The fields the question asks for, as the first passage that states each gives them.
+    When the question names a passage's title, only such passages count: "symbol of
+    roentgenium?" is not answered by joliotium's "Symbol: Jl" because the roentgenium passage
+    retrieved was a later part of its entry, without the header."""
     named = [s for s in evidence.sources if s.title.lower() in evidence.question.lower()]
-    ordered = [*named, *[s for s in evidence.sources if s not in named]]
+    ordered = named or list(evidence.sources)
     values: dict[str, str] = {}
     for name, (asks, states) in FIELDS.items():
         if not asks.search(evidence.question):
@@ -194,7 +196,7 @@ def unanswered_fields(answer: str, evidence: Evidence) -> list[str]:
 def check(answer: str, evidence: Evidence, config: GroundingConfig) -> Grounding:
     claims, missing = unsupported_claims(answer, evidence)
     unanswered = unanswered_fields(answer, evidence)
-    missing += unanswered
+    missing = list(dict.fromkeys(missing + unanswered))  # "is Rg" is a symbol and a name
     if claims == 0 and not missing:
         terms = key_terms(CITATION.sub(" ", answer))
         held = key_terms(evidence.text + " " + evidence.question)
@@ -235,10 +237,11 @@ def best_unit(evidence: Evidence) -> tuple[int, str] | None:
         asks.search(evidence.question) for asks, _ in FIELDS.values()
     )
     best: tuple[float, int, str] | None = None
-    for number, source in enumerate(evidence.sources, start=1):
-        named = source.title.lower() in evidence.question.lower()
+    names = [s.title.lower() in evidence.question.lower() for s in evidence.sources]
+    for number, (source, named) in enumerate(zip(evidence.sources, names, strict=True), start=1):
         for position, unit in enumerate(passage_units(source.text)):
-            field_hit = any(
+            # Another element's field is not an answer about the element the question names.
+            field_hit = (named or not any(names)) and any(
                 asks.search(evidence.question) and states.search(unit)
                 for asks, states in FIELDS.values()
             )

@@ -140,3 +140,13 @@ def test_a_definition_question_takes_the_named_entrys_first_sentence_not_a_wordi
     for question in ("What is interpreter?", "Define interpreter.", "What does interpreter mean?"):
         answer = extractive_answer(Evidence(question, [HASH, interpreter]))
         assert answer == "interpreter: A program which executes other programs. [2]", question
+
+
+def test_a_named_elements_field_is_not_taken_from_another_elements_passage():
+    # Retrieved for "symbol of roentgenium?": a later part of roentgenium's entry (no header),
+    # then joliotium's, which states a symbol. Jl is not roentgenium's symbol.
+    roentgenium = SourceText("roentgenium", "In their 2003 report, the JWP decided that ...")
+    joliotium = SourceText("joliotium", "Symbol: Jl Competing name for unnilpentium.")
+    evidence = Evidence("symbol of roentgenium?", [roentgenium, joliotium])
+    assert check("The symbol is Rg [1].", evidence, CONFIG).unsupported == ["Rg"]
+    assert "Jl" not in (extractive_answer(evidence) or "")
