@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, expect
 
 from access.quotas import QuotaConfig, QuotaPolicy
 from deployments.api_access import AccessConfig
+from models.backend import GenerationChunk, GenerationRequest
 from tests.fakes.llm import EchoSourceBackend
 from tests.fakes.web_app import PacedBackend, WebApp, demo_shards, token
 from tests.integration.browser import (
@@ -60,9 +61,25 @@ def page_database() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class SlipsOnPotassium(EchoSourceBackend):
+    """Answers from its first source, but gets potassium's atomic number wrong, as a small
+    model can: the answer check then corrects what the page has already shown."""
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+        if "atomic number of potassium" not in request.messages[-1].content:
+            async for chunk in super().stream(request):
+                yield chunk
+            return
+        self.requests.append(request)
+        words = re.findall(r"\S+ ?", "The atomic number of potassium is 20 [1].")
+        for word in words:
+            yield GenerationChunk(word)
+        yield GenerationChunk("", "stop", prompt_tokens=10, completion_tokens=len(words))
+
+
 @pytest.fixture(scope="module")
 def backend() -> EchoSourceBackend:
-    return EchoSourceBackend()
+    return SlipsOnPotassium()
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +131,16 @@ def test_a_student_signs_in_and_reads_an_answer_as_it_streams_with_its_sources(
     expect(follow_up.get_by_test_id("answer-text")).not_to_be_empty()
     history = [m.content for m in backend.requests[-1].messages]
     assert CARBON in history  # the follow-up went with the conversation (the same session)
+
+
+def test_a_corrected_answer_replaces_what_was_shown_and_says_so(tab: TutorPage):
+    tab.sign_in(token("joy", classes=("7b",)))
+    turn = tab.ask("What is the atomic number of potassium?")
+    answer = turn.get_by_test_id("answer-text")
+    expect(turn.get_by_test_id("verdict")).to_have_text("Corrected to match the sources")
+    expect(answer).to_contain_text("19")
+    expect(answer).not_to_contain_text("20")  # the wrong number streamed, then was withdrawn
+    assert max(tab.streamed()) >= len("The atomic number of potassium is 20")
 
 
 def test_a_student_rates_an_answer_and_answers_a_practice_item(tab: TutorPage, page_database: str):

@@ -11,6 +11,16 @@ const VERDICTS = {
   unsupported: ["Could not be checked against the sources", "verdict-warn"],
 };
 const CITATION = /\[(\d{1,2})\]/g;
+// Each answer event's type, and the method that shows it.
+const HANDLERS = {
+  sources: "showSources",
+  token: "addToken",
+  replace: "replaceText",
+  grounding: "showVerdict",
+  practice: "showPractice",
+  error: "brokeOff",
+  done: "finish",
+};
 let made = 0; // each answer's ids are unique on the page
 
 export class AnswerView {
@@ -63,20 +73,20 @@ export class AnswerView {
   }
 
   on(event) {
-    const handler = this.handlers[event.type];
-    if (handler) handler.call(this, event);
+    const handler = HANDLERS[event.type];
+    if (handler) this[handler](event);
   }
 
-  get handlers() {
-    return {
-      sources: this.showSources,
-      token: (e) => this.setText(this.text + e.text),
-      replace: (e) => this.setText(e.text),
-      grounding: this.showVerdict,
-      practice: this.showPractice,
-      error: (e) => this.note(`The answer broke off: ${e.error.message}`, "note-error"),
-      done: this.finish,
-    };
+  addToken(event) {
+    this.setText(this.text + event.text);
+  }
+
+  replaceText(event) {
+    this.setText(event.text); // a repaired answer: what streamed so far is withdrawn
+  }
+
+  brokeOff(event) {
+    this.note(`The answer broke off: ${event.error.message}`, "note-error");
   }
 
   setText(text) {
