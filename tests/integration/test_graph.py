@@ -544,6 +544,7 @@ def test_a_teacher_sees_her_students_session_on_the_page_through_the_graph(tutor
         assert "Rated down by the student" in flagged and "What is a noun?" in flagged
         overview.get_by_role("button", name=re.compile("Open the session of quin")).click()
         transcript = tab.page.get_by_role("region", name="Session of quin")
+        transcript.locator(".line-user").first.wait_for()  # read from Redis on the click
         assert texts(transcript.locator(".line-user p")) == ["What is a noun?"]
         assert transcript.locator(".line-assistant p").inner_text().strip()
         assert not tab.problems, tab.problems
