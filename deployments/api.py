@@ -37,6 +37,7 @@ from deployments.api_access import (
 )
 from deployments.api_answers import answer_response, sse
 from deployments.api_docs import PROTECTED, errors, streamed
+from deployments.api_web import add_web_routes
 from deployments.openai_api import add_openai_routes, prepend
 from deployments.validation import Storable
 from models.errors import ModelError, UnknownBackendError
@@ -208,6 +209,7 @@ def build_api(
     add_people_routes(app, service, access)
     add_openai_routes(app, service, access)
     add_health_routes(app, health_report, metrics_text, access)
+    add_web_routes(app)
     return app
 
 

@@ -70,6 +70,7 @@ def up(
     except (RuntimeError, TimeoutError) as exc:
         fail(f"{exc}\nsee `serve status --address {head.dashboard_url}` and {head.temp_dir}")
     typer.echo("healthy: " + ", ".join(sorted(statuses)))
+    typer.echo(f"page:      {launcher.http_url(deployed)}/  (sign in with `tutor token USER_ID`)")
     typer.echo(f"tutor:     {launcher.http_url(deployed)}/api/v1/ai-tutor/query")
     typer.echo(f"dashboard: {head.dashboard_url}")
     if foreground:

@@ -33,6 +33,14 @@ from practice.items import QUESTIONS, facts_of
 from retrieval.store import ShardStore
 from tests.conftest import ROOT, bearer, read_docs, run_tutor, shared_corpus
 from tests.fakes.openai_server import free_port
+from tests.integration.browser import (
+    TutorPage,
+    answer_key,
+    answer_practice,
+    chromium,
+    finished,
+    texts,
+)
 from tests.integration.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -459,6 +467,88 @@ def test_a_student_needs_a_token_and_sees_only_their_own(tutor: str):
         assert http.get("/api/v1/users/amina", headers=bilal).status_code == 404
         assert http.get("/metrics", headers=amina).status_code == 403
         assert http.get("/health/live").status_code == 200
+
+
+def page_token(user_id: str, role: str = "student", classes: tuple[str, ...] = ()) -> str:
+    return bearer(user_id, role, classes, data_dir=DATA_DIR)["Authorization"].removeprefix(
+        "Bearer "
+    )
+
+
+def test_a_student_uses_the_page_through_the_graph(tutor: str):
+    """The page served by the Serve ingress, in Chromium, answered by the local model: tokens
+    arrive one by one, the sources open to their passages, a follow-up stays in the session,
+    a rating and a practice item are recorded, and markup in a question stays text."""
+    page_response = httpx.get(f"{tutor}/", timeout=30)
+    assert "script-src 'self'" in page_response.headers["content-security-policy"]
+    with chromium() as browser:
+        tab = TutorPage(browser, tutor, timeout_s=30).open()
+        tab.sign_in(page_token("pat", classes=("8g",)))
+        # A question no other test asks: answered by the model, not replayed from the cache.
+        turn = tab.ask("What is the atomic number of nitrogen?", timeout_s=180)
+        assert len({n for n in tab.streamed() if n > 0}) >= 3, tab.streamed()
+        assert "7" in turn.get_by_test_id("answer-text").inner_text()
+        verdict = turn.get_by_test_id("verdict").inner_text()
+        assert verdict.startswith(("Checked against", "Corrected to match")), verdict
+        assert texts(turn.locator(".source-list summary"))[0] == "[1] nitrogen chemistry"
+        turn.locator(".source-list summary").first.click()
+        assert "Atomic number: 7" in turn.locator(".passage").first.inner_text()
+
+        follow_up = tab.ask("And what is its symbol?", timeout_s=180)
+        assert texts(follow_up.locator(".source-list summary"))[0] == "[1] nitrogen chemistry"
+        follow_up.get_by_role("button", name="Not helpful").click()
+        rated = follow_up.get_by_role("status").first
+        rated.filter(has_text="Thanks: your rating was recorded.").wait_for()
+
+        follow_up.get_by_role("button", name="Practice this topic").click()
+        quiz = tab.turns().last
+        finished(quiz, 60)
+        form = quiz.locator("form.practice")
+        answer_practice(form, answer_key(form.locator("legend").inner_text()))
+        form.get_by_test_id("practice-result").filter(has_text="Correct!").wait_for()
+
+        question = "<img src=x onerror=alert(1)> what is argon?"
+        marked = tab.ask(question, timeout_s=180)
+        assert marked.locator(".question p").inner_text() == question
+        assert tab.page.locator("main img").count() == 0
+        assert not tab.problems, tab.problems
+        tab.close()
+
+
+def test_a_teacher_sees_her_students_session_on_the_page_through_the_graph(tutor: str):
+    """A student of 8h asks and rates an answer down (through the API); her teacher's page
+    lists her, her session and the answer to look at, and opens the session from Redis."""
+    with httpx.Client(
+        base_url=tutor, timeout=180, headers=bearer("quin", "student", ("8h",), data_dir=DATA_DIR)
+    ) as http:
+        sid = http.post("/api/v1/ai-tutor/session/start", json={}).json()["session_id"]
+        asked = http.post(
+            "/api/v1/ai-tutor/query", json={"question": "What is a noun?", "session_id": sid}
+        )
+        assert asked.status_code == 200, asked.text
+        rated = {"request_id": asked.json()["request_id"], "rating": "down"}
+        assert http.post("/api/v1/ai-tutor/feedback", json=rated).status_code == 201
+    with chromium() as browser:
+        tab = TutorPage(browser, tutor, timeout_s=30).open()
+        tab.sign_in(page_token("mr-ray", "teacher", ("8h",)))
+        overview = tab.page.locator("#overview")
+        deadline = time.monotonic() + 20  # the request log is written off the request path
+        while "Rated down" not in overview.inner_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+            tab.view("My classes")
+            overview.locator("h3").first.wait_for()
+        assert texts(overview.get_by_role("region", name="Students").locator(".card-title")) == [
+            "quin"
+        ]
+        flagged = overview.get_by_role("region", name="Answers to look at").inner_text()
+        assert "Rated down by the student" in flagged and "What is a noun?" in flagged
+        overview.get_by_role("button", name=re.compile("Open the session of quin")).click()
+        transcript = tab.page.get_by_role("region", name="Session of quin")
+        transcript.locator(".line-user").first.wait_for()  # read from Redis on the click
+        assert texts(transcript.locator(".line-user p")) == ["What is a noun?"]
+        assert transcript.locator(".line-assistant p").inner_text().strip()
+        assert not tab.problems, tab.problems
+        tab.close()
 
 
 def test_every_operation_fuzzed_answers_no_5xx_and_only_documented_statuses(tutor: str):
