@@ -33,6 +33,7 @@ COPY conversation ./conversation
 COPY response_cache ./response_cache
 COPY service ./service
 COPY access ./access
+COPY practice ./practice
 # The project's own dependencies are pinned (ranges) in pyproject.toml.
 # hadolint ignore=DL3013
 RUN pip install ".[${VARIANT}]" \
