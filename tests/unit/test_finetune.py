@@ -4,9 +4,14 @@ batches, stops within its budget, and computes its loss."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from cluster.cli.main import app
+from cluster.settings import get_settings
 from models.errors import FinetuneError
 from models.finetune import select_device
 from models.finetune_data import build_dataset, read_curriculum
@@ -119,3 +124,33 @@ def test_the_answer_only_loss_is_the_models_own_loss_on_the_same_labels():
     ids, mask, labels = (torch.tensor(t) for t in pad_batch(batch, 0))
     expected = model(input_ids=ids, attention_mask=mask, labels=labels).loss
     assert torch.allclose(answer_loss(model, ids, mask, labels), expected, atol=1e-6)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def finetune(*args: str) -> Result:
+    return CliRunner().invoke(app, ["finetune", *args])
+
+
+def test_tutor_finetune_without_a_prepared_base_model_says_how_to_make_one(data_dir: Path):
+    result = finetune()
+    assert result.exit_code == 2
+    assert "tutor models prepare" in result.output
+    assert str(data_dir / "models" / "smollm2-135m-instruct") in result.output
+
+
+def test_tutor_finetune_never_writes_over_an_existing_model(data_dir: Path):
+    base = data_dir / "models" / "smollm2-135m-instruct"
+    base.mkdir(parents=True)
+    (base / "model.safetensors").touch()
+    (base / "tutor-model.json").write_text('{"name": "smollm2-135m-instruct", "version": "v"}')
+    (data_dir / "models" / "served").mkdir()
+    result = finetune("--name", "served")
+    assert result.exit_code == 2
+    assert "served exists" in result.output
