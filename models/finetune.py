@@ -57,10 +57,10 @@ class LoraSettings(BaseModel):
 
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
-    # 0: dropout costs a copy of every adapted layer's input; a CPU step took about 1.5x the
-    # CPU time with 0.05 (docs/DEPLOYMENT.md), and a run of a few hundred steps hardly overfits.
+    # 0: dropout costs a copy of every adapted layer's input; with 0.05 a CPU step took ~1.5x
+    # the CPU time and ~1.3x the memory (docs/DEPLOYMENT.md).
     dropout: float = Field(0.0, ge=0, lt=1)
-    # Every linear layer of a Llama block: attention alone learned the answer format slower.
+    # Every linear layer of a Llama block (attention and MLP).
     target_modules: list[str] = Field(
         default_factory=lambda: [
             "q_proj",
@@ -82,7 +82,11 @@ class FinetuneConfig(BaseModel):
     base_dir: Path = Field(description="A prepared model directory (`tutor models prepare`).")
     models_dir: Path = Field(description="Where the new model directory is written.")
     curriculum_dir: Path = Field(Path("data/curriculum"), description="The demo curriculum.")
-    name: str | None = Field(None, description=f"Default: {NAME_PREFIX}-<UTC time>.")
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description=f"A directory name under models_dir; default: {NAME_PREFIX}-<UTC time>.",
+    )
     budget_minutes: float = Field(30, gt=0, description="Training stops before it overruns this.")
     max_steps: int | None = Field(None, ge=1)
     examples: int | None = Field(None, ge=1, description="Use the first N examples that fit.")
@@ -259,6 +263,13 @@ def learning_rate(config: FinetuneConfig) -> float:
     return config.lr or (3e-4 if config.method == "lora" else 3e-5)
 
 
+def pad_id(tokenizer: Any) -> int:
+    # Padding is masked out of attention and loss, so any id does; SmolLM2 names one.
+    return int(
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
+
+
 def bf16_available() -> bool:
     import torch
 
@@ -325,13 +336,13 @@ def run_finetune(config: FinetuneConfig, log: Callable[[str], None] = print) -> 
     """Build the data, measure the base model, train, measure again, write the directory."""
     base = check_base(config.base_dir)
     dest = target_dir(config, datetime.now(UTC))
+    data = load_data(config)
     import torch  # after the checks: an operator's mistake is reported in a blink
 
     plan = select_device(config.device, torch.cuda.is_available(), bf16_available())
     torch.manual_seed(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
-    data = load_data(config)
     model, tokenizer = load_model(config.base_dir, plan)
     trained = prepare_data(config, data, tokenizer)
     log(describe_data(trained, config, plan))
@@ -341,9 +352,7 @@ def run_finetune(config: FinetuneConfig, log: Callable[[str], None] = print) -> 
     if config.method == "lora":
         model = with_lora(model, config.lora)
     with progress_bar(config) as bar:
-        stats = train(
-            model, trained.encoded, loop_settings(config, plan), tokenizer.pad_token_id, bar
-        )
+        stats = train(model, trained.encoded, loop_settings(config, plan), pad_id(tokenizer), bar)
     log(f"{stats.steps} steps in {stats.seconds:.0f} s (stopped by {stats.stopped_by})")
     log(f"asking the fine-tuned model {len(questions)} held-out questions")
     tuned_eval = measure(model, tokenizer, questions, config)

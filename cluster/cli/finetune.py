@@ -90,22 +90,31 @@ def base_dir(base: str, models_dir: Path) -> Path:
 
 def run_command(base: str, options: dict[str, Any]) -> int:
     """Train with the command's options; a problem the operator can fix exits 2, named."""
+    from pydantic import ValidationError
+
     from models.errors import FinetuneError
     from models.finetune import FinetuneConfig, run_finetune
 
     models_dir = get_settings().models_dir
-    config = FinetuneConfig(
-        base_dir=base_dir(base, models_dir),
-        models_dir=models_dir,
-        **{k: v for k, v in options.items() if v is not None},
-    )
+    given = {k: v for k, v in options.items() if v is not None}
     try:
+        config = FinetuneConfig(base_dir=base_dir(base, models_dir), models_dir=models_dir, **given)
         result = run_finetune(config, log=lambda line: typer.echo(line, err=True))
+    except ValidationError as exc:
+        return refuse("; ".join(f"--{option(e['loc'])}: {e['msg']}" for e in exc.errors()))
     except FinetuneError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        return 2
+        return refuse(str(exc))
     say(result)
     return 0
+
+
+def option(loc: tuple[int | str, ...]) -> str:
+    return "-".join(str(part) for part in loc).replace("_", "-")
+
+
+def refuse(message: str) -> int:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    return 2
 
 
 def say(result: FinetuneResult) -> None:

@@ -154,3 +154,9 @@ def test_tutor_finetune_never_writes_over_an_existing_model(data_dir: Path):
     result = finetune("--name", "served")
     assert result.exit_code == 2
     assert "served exists" in result.output
+
+
+def test_a_name_that_is_not_a_plain_directory_name_is_refused(data_dir: Path):
+    result = finetune("--name", "../elsewhere")
+    assert result.exit_code == 2
+    assert "--name" in result.output and not (data_dir / "elsewhere").exists()
