@@ -196,6 +196,7 @@ def eval_figures(base: EvalResult | None, tuned: EvalResult | None) -> dict[str,
         "finetuned_right": tuned.right,
         "finetuned_accuracy": round(tuned.accuracy, 4),
         "seconds": round(base.seconds + tuned.seconds, 1),
+        "finetuned_wrong": tuned.wrong[:5],
     }
 
 

@@ -41,7 +41,7 @@ class EvalResult:
     asked: int
     right: int
     seconds: float
-    answers: list[str]
+    wrong: list[str]  # "question -> answer (expected value)", as `tutor eval answers` lists them
 
     @property
     def accuracy(self) -> float:
@@ -221,5 +221,9 @@ def evaluate(
                 pad_token_id=tokenizer.pad_token_id,
             )
             answers.append(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
-    right = sum(is_right(a, e.item) for a, e in zip(answers, examples, strict=True))
-    return EvalResult(len(examples), right, time.monotonic() - started, answers)
+    wrong = [
+        f"{e.item.question} -> {a[:100]!r} (expected {e.item.expected[:60]})"
+        for a, e in zip(answers, examples, strict=True)
+        if not is_right(a, e.item)
+    ]
+    return EvalResult(len(examples), len(examples) - len(wrong), time.monotonic() - started, wrong)
