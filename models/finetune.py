@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.errors import FinetuneError
 from models.finetune_data import (
+    SUBJECTS,
     DataConfig,
     DataSet,
     Example,
@@ -149,8 +150,10 @@ def target_dir(config: FinetuneConfig, now: datetime) -> Path:
 
 
 def load_data(config: FinetuneConfig) -> DataSet:
-    if not config.curriculum_dir.is_dir():
-        raise FinetuneError(f"no curriculum at {config.curriculum_dir} (pass --curriculum)")
+    files = [config.curriculum_dir / f"{subject}.jsonl.gz" for subject in SUBJECTS]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FinetuneError(f"no curriculum file {', '.join(missing)} (pass --curriculum)")
     return build_dataset(read_curriculum(config.curriculum_dir), config.seed, config.data)
 
 

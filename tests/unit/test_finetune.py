@@ -134,6 +134,14 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
 
 
+def fake_base_model(data_dir: Path) -> None:
+    """What check_base looks for; the CLI refuses the run before it would load the weights."""
+    base = data_dir / "models" / "smollm2-135m-instruct"
+    base.mkdir(parents=True)
+    (base / "model.safetensors").touch()
+    (base / "tutor-model.json").write_text('{"name": "smollm2-135m-instruct", "version": "v"}')
+
+
 def finetune(*args: str) -> Result:
     return CliRunner().invoke(app, ["finetune", *args])
 
@@ -146,10 +154,7 @@ def test_tutor_finetune_without_a_prepared_base_model_says_how_to_make_one(data_
 
 
 def test_tutor_finetune_never_writes_over_an_existing_model(data_dir: Path):
-    base = data_dir / "models" / "smollm2-135m-instruct"
-    base.mkdir(parents=True)
-    (base / "model.safetensors").touch()
-    (base / "tutor-model.json").write_text('{"name": "smollm2-135m-instruct", "version": "v"}')
+    fake_base_model(data_dir)
     (data_dir / "models" / "served").mkdir()
     result = finetune("--name", "served")
     assert result.exit_code == 2
@@ -160,3 +165,10 @@ def test_a_name_that_is_not_a_plain_directory_name_is_refused(data_dir: Path):
     result = finetune("--name", "../elsewhere")
     assert result.exit_code == 2
     assert "--name" in result.output and not (data_dir / "elsewhere").exists()
+
+
+def test_a_curriculum_folder_without_the_demo_files_is_named(data_dir: Path):
+    fake_base_model(data_dir)
+    result = finetune("--curriculum", str(data_dir))
+    assert result.exit_code == 2
+    assert str(data_dir / "chemistry.jsonl.gz") in result.output
