@@ -1,4 +1,5 @@
-"""The `tutor` command line: run the cluster, build indexes, search, migrate, prepare models."""
+"""The `tutor` command line: run the cluster, build indexes, search, migrate, prepare and
+fine-tune models."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Annotated
 import typer
 
 from cluster import launcher
+from cluster.cli.finetune import finetune
 from cluster.settings import get_settings
 from retrieval.pipeline import SearchParams
 
@@ -20,6 +22,7 @@ models_app = typer.Typer(no_args_is_help=True, help="Prepare the models the grap
 app.add_typer(models_app, name="models")
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and routing offline.")
 app.add_typer(eval_app, name="eval")
+app.command()(finetune)
 
 IndexDir = Annotated[Path | None, typer.Option(help="Default: $DATA_DIR/indexes.")]
 
