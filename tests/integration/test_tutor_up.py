@@ -8,7 +8,6 @@ directory so that a developer's .env cannot change that.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ import yaml
 from cluster.launcher import Head, head_processes
 from tests.conftest import ROOT, bearer
 from tests.fakes.openai_server import free_port
+from tests.integration.tiny_finetune import TINY_ARGS, tiny_finetuned_model
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
@@ -208,20 +208,22 @@ def test_serve_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, An
 
 
 @pytest.fixture
-def second_model() -> Iterator[str]:
-    """The prepared model under a second name and version: what a fine-tune looks like to the
-    node (its files linked, not copied: 517 MiB)."""
+def second_model() -> Iterator[tuple[str, str]]:
+    """A fine-tuned model made by the tiny run CI does (`tutor finetune`, 2 steps on 8
+    examples): (its directory's name, its version). Its answers are not the point; that the
+    pipeline writes a directory the node loads and serves is."""
     models = ROOT / "var" / "models"
-    source, name = models / "smollm2-135m-instruct", f"smollm2-swap-test-{os.getpid()}"
-    target = models / name
-    target.mkdir()
-    for path in source.iterdir():
-        if path.name != "tutor-model.json":
-            (target / path.name).symlink_to(path)
-    manifest = {"name": name, "version": f"{name}@v2"}
-    (target / "tutor-model.json").write_text(json.dumps(manifest))
-    yield name
-    shutil.rmtree(target)
+    name = f"smollm2-curriculum-ci-{os.getpid()}"
+    started = time.perf_counter()
+    manifest = tiny_finetuned_model(models, name)
+    print(f"tiny fine-tune {time.perf_counter() - started:.1f} s ({' '.join(TINY_ARGS)})")
+    assert manifest["steps"] == 2 and manifest["method"] == "lora-merged"
+    assert len(manifest["data_sha256"]) == 64 and manifest["examples"] == 8
+    assert manifest["base_version"].startswith("smollm2-135m-instruct@")
+    assert manifest["eval"]["held_out_questions"] == 1
+    assert not [p for p in os.listdir(models) if p.startswith(f".{name}")]  # no build left
+    yield name, manifest["version"]
+    shutil.rmtree(models / name)
 
 
 def keep_asking(url: str, stop: threading.Event, results: list[tuple[int, str]]) -> None:
@@ -236,9 +238,10 @@ def keep_asking(url: str, stop: threading.Event, results: list[tuple[int, str]])
             results.append((response.status_code, version))
 
 
-def test_a_model_swap_through_serve_deploy_fails_no_request(
-    cluster: dict[str, Any], second_model: str
+def test_a_fine_tuned_model_swapped_in_by_serve_deploy_answers_and_fails_no_request(
+    cluster: dict[str, Any], second_model: tuple[str, str]
 ):
+    name, version = second_model
     llm_before = {r["replica_id"] for r in deployment_state(cluster, "LLM-local")["replicas"]}
     stop, results = threading.Event(), []  # type: ignore[var-annotated]
     askers = [
@@ -252,10 +255,10 @@ def test_a_model_swap_through_serve_deploy_fails_no_request(
         serve_cli(
             cluster,
             "deploy",
-            str(write_config(cluster["config"], port, "hybrid", 3, model_dir=second_model)),
+            str(write_config(cluster["config"], port, "hybrid", 3, model_dir=name)),
         )
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not any(v.endswith("@v2") for _, v in results[-3:]):
+        while time.monotonic() < deadline and not any(v == version for _, v in results[-3:]):
             time.sleep(1)
         time.sleep(5)
     finally:
@@ -265,7 +268,7 @@ def test_a_model_swap_through_serve_deploy_fails_no_request(
     statuses = {status for status, _ in results}
     versions = [v for _, v in results]
     assert statuses == {200}, f"{len(results)} answers, statuses {statuses}"
-    assert versions[0].startswith("smollm2-135m-instruct@") and versions[-1] == f"{second_model}@v2"
+    assert versions[0].startswith("smollm2-135m-instruct@") and versions[-1] == version
     llm_after = {r["replica_id"] for r in deployment_state(cluster, "LLM-local")["replicas"]}
     assert llm_after == llm_before  # swapped inside the running replica
 
