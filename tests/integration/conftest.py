@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,10 +34,10 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A fresh database for this test session, dropped afterwards."""
-    name = f"tutor_it_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """A new database's URL, dropped when the block ends (a skip if PostgreSQL is down)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError:
@@ -46,6 +47,13 @@ def database_url() -> Iterator[str]:
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this test session, dropped afterwards."""
+    with throwaway_database("tutor_it") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

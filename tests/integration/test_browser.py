@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import psycopg
@@ -30,7 +29,7 @@ from tests.integration.browser import (
     finished,
     texts,
 )
-from tests.integration.conftest import PG_ADMIN_URL
+from tests.integration.conftest import throwaway_database
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +48,8 @@ CARBON = "What is the atomic number of carbon?"
 def page_database() -> Iterator[str]:
     """The page tests' own database: their questions must not become the warm-up questions
     of the graph that test_graph.py starts on the session's database."""
-    name = f"tutor_web_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} does not answer (.ci/run starts it)")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("tutor_web") as url:
+        yield url
 
 
 class SlipsOnPotassium(EchoSourceBackend):
