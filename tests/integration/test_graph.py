@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -512,6 +513,31 @@ def test_a_student_uses_the_page_through_the_graph(tutor: str):
         assert marked.locator(".question p").inner_text() == question
         assert tab.page.locator("main img").count() == 0
         assert not tab.problems, tab.problems
+        tab.close()
+
+
+def test_a_student_over_the_burst_limit_is_told_on_the_page_when_to_ask_again(tutor: str):
+    """The ingress's real quota (20 questions a minute for a student, counted in Redis): once
+    her API calls have used it, the page says when she can ask again, not an error dump."""
+    while datetime.now(UTC).second > 40:  # the count is per UTC minute: use it in one
+        time.sleep(1)
+    token = page_token("uma", classes=("8g",))
+    # Counted when admitted, before the subject is checked: twenty quick 422s use the minute.
+    question = {"question": "What is astrology?", "subject": "astrology"}
+    with httpx.Client(
+        base_url=tutor, timeout=60, headers={"Authorization": f"Bearer {token}"}
+    ) as h:
+        statuses = [h.post("/api/v1/ai-tutor/query", json=question).status_code for _ in range(21)]
+    assert statuses[-1] == 429 and statuses.count(422) == 20, statuses
+    with chromium() as browser:
+        tab = TutorPage(browser, tutor, timeout_s=30).open()
+        tab.sign_in(token)
+        tab.page.get_by_label("Your question").fill("What is the symbol of gold?")
+        tab.page.get_by_label("Your question").press("Enter")
+        status = tab.page.locator("#ask-status")
+        status.filter(has_text="You have reached your limit of questions a minute.").wait_for()
+        assert re.search(r"You can ask again at .+ \(in \d+ seconds\)", status.inner_text())
+        assert "quota_exceeded" not in tab.page.locator("main").inner_text()
         tab.close()
 
 
