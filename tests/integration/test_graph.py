@@ -199,11 +199,10 @@ def test_streaming_answers_arrive_as_server_sent_events(tutor: str):
 
 
 # Element questions asked as students do, with the value the element's passage states.
+# Two, for CI's time (each is asked twice, streamed and not); tutor eval answers asks 90.
 FACTS = [
     ("What is the atomic number of potassium?", "19"),
-    ("what's argon's atomic number", "18"),
     ("How many protons does an atom of lutetium have?", "71"),
-    ("What is the atomic number of iron?", "26"),
 ]
 
 
