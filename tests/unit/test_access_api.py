@@ -15,9 +15,6 @@ from access.tokens import TokenConfig, TokenVerifier, mint
 from deployments.api_access import AccessConfig, AccessControl, counted
 from graphs.single_process import local_api, local_router
 from models.events import AnswerEvent, DoneEvent, TokenEvent, Usage
-from retrieval.corpus import Document
-from retrieval.dense import DenseIndexParams
-from retrieval.ingest import build_shard
 from tests.fakes.hashing_embedder import HashingEmbedder
 from tests.fakes.llm import EchoSourceBackend
 
@@ -29,22 +26,14 @@ def auth(user: str, role: str = "student", classes: tuple[str, ...] = ()) -> dic
     return {"Authorization": f"Bearer {mint(CONFIG, user, role, 600, classes)}"}  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def shards(chemistry_docs):
-    docs = [Document.model_validate(d) for d in chemistry_docs]
-    return {
-        "chemistry": build_shard("chemistry", docs, HashingEmbedder(), DenseIndexParams(), False)
-    }
-
-
 @pytest.fixture
 def access() -> AccessControl:
     return AccessControl(TokenVerifier(CONFIG), Quotas(MemoryQuotaStore()))
 
 
 @pytest.fixture
-def client(shards, access: AccessControl) -> Iterator[TestClient]:
-    router = local_router(HashingEmbedder(), shards, {"local": EchoSourceBackend()})
+def client(chemistry_shards, access: AccessControl) -> Iterator[TestClient]:
+    router = local_router(HashingEmbedder(), chemistry_shards, {"local": EchoSourceBackend()})
     app, _ = local_api(router, access=access)
     with TestClient(app) as http:
         yield http

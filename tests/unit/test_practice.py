@@ -16,9 +16,6 @@ from deployments.api_access import AccessControl
 from graphs.single_process import local_api, local_router
 from practice.grading import is_correct
 from practice.items import Passage, PracticeItem, facts_of, make_item, topic_of
-from retrieval.corpus import Document
-from retrieval.dense import DenseIndexParams
-from retrieval.ingest import build_shard
 from retrieval.shard import Hit
 from tests.fakes.hashing_embedder import HashingEmbedder
 from tests.fakes.llm import EchoSourceBackend
@@ -140,17 +137,9 @@ def test_progress_counts_each_checked_item_in_total_and_by_subject():
     assert "english" not in progress["practice"]["subjects"]  # the input is left as it was
 
 
-@pytest.fixture(scope="module")
-def shards(chemistry_docs):
-    docs = [Document.model_validate(d) for d in chemistry_docs]
-    return {
-        "chemistry": build_shard("chemistry", docs, HashingEmbedder(), DenseIndexParams(), False)
-    }
-
-
 @pytest.fixture
-def client(shards) -> Iterator[TestClient]:
-    router = local_router(HashingEmbedder(), shards, {"local": EchoSourceBackend()})
+def client(chemistry_shards) -> Iterator[TestClient]:
+    router = local_router(HashingEmbedder(), chemistry_shards, {"local": EchoSourceBackend()})
     access = AccessControl(TokenVerifier(CONFIG), Quotas(MemoryQuotaStore()))
     app, _ = local_api(router, access=access)
     with TestClient(app) as http:
