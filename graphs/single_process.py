@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from cluster.observability import health
 from cluster.observability.metrics import PrometheusExporter, TutorMetrics
+from cluster.storage.db import RequestLog, Users
+from conversation.context import TokenCounter, approximate_counter
 from conversation.sessions import MemorySessionStore, SessionStore
 from deployments.api import build_api
 from deployments.api_access import AccessControl
@@ -69,14 +71,29 @@ def local_router(
 
 
 def local_api(
-    router: TutorRouter, sessions: SessionStore | None = None, access: AccessControl | None = None
+    router: TutorRouter,
+    sessions: SessionStore | None = None,
+    access: AccessControl | None = None,
+    users: Users | None = None,
+    request_log: RequestLog | None = None,
+    count_tokens: TokenCounter = approximate_counter,
 ) -> tuple[FastAPI, TutorService]:
-    """The API over `router`, recording into the same metrics the router records into."""
+    """The API over `router`, recording into the same metrics the router records into; with
+    `users` and `request_log` (PostgreSQL) it does what the graph's ingress does per question
+    (benchmarks/load/ compares the two)."""
     metrics = router.observer
     assert isinstance(metrics, TutorMetrics) and isinstance(metrics.exporter, PrometheusExporter)
-    practice = Practice(MemoryPracticeStore(ttl_s=86_400), router.search)
+    practice = Practice(MemoryPracticeStore(ttl_s=86_400), router.search, users)
     sessions = sessions or MemorySessionStore(ttl_s=3600)
-    service = TutorService(router, sessions, metrics=metrics, practice=practice)
+    service = TutorService(
+        router,
+        sessions,
+        users,
+        request_log,
+        metrics,
+        count_tokens=count_tokens,
+        practice=practice,
+    )
 
     async def report() -> dict[str, object]:
         return health.report_of({"session_store": {"status": "healthy", "backend": "memory"}})
