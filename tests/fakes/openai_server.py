@@ -240,6 +240,10 @@ class UpstreamProcess:
                 time.sleep(0.1)
         raise RuntimeError(f"the fake upstream on {self.port} did not start")
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
     def set(self, **changes: Any) -> None:
         httpx.post(f"http://127.0.0.1:{self.port}/_faults", json=changes, timeout=5)
 
