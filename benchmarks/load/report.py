@@ -32,6 +32,12 @@ class Step:
     def errors(self) -> int:
         return self.figures.failures + self.figures.other_failures
 
+    @property
+    def others_cores(self) -> float:
+        """What the rest of the machine used meanwhile (other people's work)."""
+        mine = self.server_cores + self.locust_cores + self.upstream_cores
+        return max(0.0, self.machine_cores - mine)
+
     def per_core(self, net: bool = False) -> float:
         cores = self.server_cores - (self.server_idle_cores if net else 0.0)
         return self.figures.rps / cores if cores > 0 else float("nan")
@@ -51,7 +57,8 @@ class Step:
             "-" if hit is None else f"{hit:.1%}",
             f"{self.server_cores:.2f}",
             f"{self.locust_cores:.2f}",
-            f"{self.machine_cores:.2f}",
+            f"{self.upstream_cores:.2f}",
+            f"{self.others_cores:.2f}",
             f"{self.per_core():.1f}",
             f"{self.per_core(net=True):.1f}",
         ]
@@ -62,10 +69,10 @@ class Step:
 
 HEADER = (
     "| path | students | load avg before | answers/s | answers/hour | p50 ms | p95 ms | p99 ms "
-    "| errors / answers | cache hits | server cores | locust cores | machine cores "
-    "| answers/s per server core | net of idle |\n"
+    "| errors / answers | cache hits | server cores | locust cores | upstream cores "
+    "| others' cores | answers/s per server core | net of idle |\n"
     "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-    "| ---: | ---: |"
+    "| ---: | ---: | ---: |"
 )
 
 
