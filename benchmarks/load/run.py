@@ -179,7 +179,8 @@ def single_process(rig: Rig) -> Iterator[tuple[str, psutil.Process]]:
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_ready(url, timeout_s=300)
+        # Imports, three shards and BM25's compiled scorer: over 5 minutes on a loaded machine.
+        wait_ready(url, timeout_s=900)
         yield url, psutil.Process(server.pid)
     finally:
         server.terminate()
@@ -253,30 +254,36 @@ def measured(server: list[psutil.Process], locust: subprocess.Popen[bytes], rig:
     ]
 
 
-def run_graph(rig: Rig) -> list[Step]:
-    steps = []
+def kept(rig: Rig, steps: list[Step]) -> None:
+    """Printed and saved as each step ends: a later failure loses nothing measured."""
+    print(steps[-1].line(), flush=True)
+    (rig.out / "results.json").write_text(json.dumps([asdict(s) for s in steps], indent=1))
+
+
+def run_graph(rig: Rig, steps: list[Step]) -> list[Step]:
+    steps = list(steps)
     with graph(rig) as (url, head, env):
         warm_up(url)
         roots = launcher.head_processes(head)
         idle = idle_rate(roots)
         for users in rig.args.users:
             steps.append(run_step(rig, "graph, mixed", url, roots, users, idle))
-            print(steps[-1].line(), flush=True)
+            kept(rig, steps)
         redeploy(head, env, graph_config(rig, cache=False))
         for users in rig.args.users:
             steps.append(run_step(rig, "graph, uncached", url, roots, users, idle))
-            print(steps[-1].line(), flush=True)
+            kept(rig, steps)
     return steps
 
 
 def run_single(rig: Rig) -> list[Step]:
-    steps = []
+    steps: list[Step] = []
     with single_process(rig) as (url, proc):
         warm_up(url)
         idle = idle_rate([proc])
         for users in rig.args.users:
             steps.append(run_step(rig, "single, uncached", url, [proc], users, idle))
-            print(steps[-1].line(), flush=True)
+            kept(rig, steps)
     return steps
 
 
@@ -330,11 +337,10 @@ def main() -> None:
     try:
         with throwaway_database(args.postgres, "tutor_load") as database_url:
             rig = Rig(args, out, upstream, database_url, tokens)
-            steps = [] if args.only == "single" else run_graph(rig)
-            steps += [] if args.only == "graph" else run_single(rig)
+            steps = [] if args.only == "graph" else run_single(rig)
+            steps += [] if args.only == "single" else run_graph(rig, steps)
     finally:
         upstream.kill()
-    (out / "results.json").write_text(json.dumps([asdict(s) for s in steps], indent=1))
     print(table(steps))
 
 
