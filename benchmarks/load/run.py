@@ -195,7 +195,12 @@ def warm_up(url: str) -> None:
     with httpx.Client(base_url=url, timeout=60, headers=ADMIN) as client:
         for n in range(12):
             body = {"question": f"What is the atomic number of element {n}?"}
-            client.post("/api/v1/ai-tutor/query", json=body).raise_for_status()
+            for _ in range(5):  # a dependency still connecting answers 503 at first
+                response = client.post("/api/v1/ai-tutor/query", json=body)
+                if response.status_code == 200:
+                    break
+                print(f"warm-up: {response.status_code} {response.text[:300]}", flush=True)
+                time.sleep(5)
 
 
 def idle_rate(roots: list[psutil.Process], seconds: float = 10.0) -> float:
