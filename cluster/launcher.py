@@ -154,18 +154,6 @@ def http_url(config: Path) -> str:
     return f"http://{options.get('host', '127.0.0.1')}:{options.get('port', 8000)}"
 
 
-def with_http_host(config: Path, host: str, work_dir: Path) -> Path:
-    """The config itself, or a copy whose proxy listens on `host` (a container's 0.0.0.0)."""
-    parsed = yaml.safe_load(config.read_text()) or {}
-    if parsed.get("http_options", {}).get("host", "127.0.0.1") == host:
-        return config
-    parsed.setdefault("http_options", {})["host"] = host
-    work_dir.mkdir(parents=True, exist_ok=True)
-    copy = work_dir / f"deployed-{config.name}"
-    copy.write_text(yaml.safe_dump(parsed, sort_keys=False))
-    return copy
-
-
 def wait_for_stop_signal() -> None:
     """Block until SIGTERM or SIGINT (a container's stop, or Ctrl-C)."""
     stop = threading.Event()
@@ -190,12 +178,21 @@ def deployment_statuses(app: dict[str, Any]) -> dict[str, str]:
     return {name: d["status"] for name, d in app.get("deployments", {}).items()}
 
 
-def wait_until_running(head: Head, timeout_s: float, poll_s: float = 3.0) -> dict[str, str]:
-    """Block until the app is RUNNING with every deployment HEALTHY; raise on failure/timeout."""
+def wait_until_running(
+    head: Head, timeout_s: float, poll_s: float = 3.0, since: float = 0.0
+) -> dict[str, str]:
+    """Block until the app is RUNNING with every deployment HEALTHY; raise on failure/timeout.
+
+    SINCE (epoch seconds): only a config applied since then counts, so that the status of the
+    config before it, read before the controller took the new one, is not mistaken for it."""
     deadline = time.monotonic() + timeout_s
+    statuses: dict[str, str] = {}
     while time.monotonic() < deadline:
         app = applications(head).get(APP_NAME, {})
         status, statuses = app.get("status"), deployment_statuses(app)
+        if app.get("last_deployed_time_s", 0) < since:
+            time.sleep(poll_s)
+            continue
         if status == "RUNNING" and statuses and set(statuses.values()) == {"HEALTHY"}:
             return statuses
         if status == "DEPLOY_FAILED":

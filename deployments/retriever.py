@@ -35,7 +35,7 @@ class RetrieverShardServer:
     published version is picked up without a restart."""
 
     def __init__(self, subject: str, index_dir: str, embedding_model: str | None = None) -> None:
-        route_app_logs(get_settings().log_level)
+        route_app_logs(get_settings().effective_log_level)
         # Two OpenMP threads were slower than one per query on 2-core machines.
         faiss.omp_set_num_threads(1)
         self._holder = ShardHolder(subject, Path(index_dir), DenseIndexParams(), embedding_model)
