@@ -1,6 +1,6 @@
 """Starting and stopping the local Ray head that `tutor up` uses, and deploying to it.
 
-Everything here avoids the host-wide traps of Ray on a shared machine (docs/OPERATIONS.md):
+Everything here avoids the host-wide traps of Ray on a shared machine (docs/DEPLOYMENT.md, "Ray on small shared hosts"):
 its own temp dir and ports (Redis owns 6379), loopback only, no token auth locally, and
 `tutor down` stops only the processes of this head, found by their session directory, never
 `ray stop` (which kills every Ray process on the host).
@@ -163,8 +163,11 @@ def wait_for_stop_signal() -> None:
 
 
 def deploy(head: Head, config: Path, env: dict[str, str]) -> None:
+    """`serve deploy` CONFIG; its output is shown only when it fails (RuntimeError)."""
     command = [ray_executable("serve"), "deploy", str(config), f"--address={head.dashboard_url}"]
-    subprocess.run(command, env=env, check=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"serve deploy {config} failed: {(done.stderr or done.stdout)[-2000:]}")
 
 
 def applications(head: Head) -> dict[str, Any]:

@@ -54,29 +54,34 @@ class Rollout:
         with self.history.lock():
             release = self.history.add(facts)
             self.say(f"release {release.id}: applying ({release.environment})")
-            release = self._apply(release)
-            if release.is_live:
-                return Outcome(release)
-            previous = last_live(self.history, before=release.id)
-            if previous is None:
-                self.say("no earlier live release to roll back to")
-                return Outcome(release)
-            self.say(f"release {release.id} failed: rolling back to release {previous.id}")
-            return Outcome(release, self._reapply(previous, facts.code_revision))
+            return self._or_restore(self._apply(release), facts.code_revision)
 
     def rollback(self, to: int | None, code_revision: str) -> Outcome:
-        """Apply release TO again (default: the live release before the newest live one)."""
+        """Apply release TO again (default: the last live release before the newest live one
+        with another config); if that fails, the live release is applied again."""
         with self.history.lock():
             target = self.history.get(to) if to is not None else self._before_current()
-            restored = self._reapply(target, code_revision)
-            return Outcome(restored, target)
+            return self._or_restore(self._reapply(target, code_revision), code_revision)
+
+    def _or_restore(self, release: Release, code_revision: str) -> Outcome:
+        if release.is_live:
+            return Outcome(release)
+        previous = last_live(self.history, before=release.id)
+        if previous is None:
+            self.say("no earlier live release to roll back to")
+            return Outcome(release)
+        self.say(f"release {release.id} failed: rolling back to release {previous.id}")
+        return Outcome(release, self._reapply(previous, code_revision))
 
     def _before_current(self) -> Release:
         current = last_live(self.history)
-        previous = last_live(self.history, before=current.id) if current else None
-        if previous is None:
+        if current is None:
+            raise NothingToRollBackTo("no live release (see `tutor releases`)")
+        older = [r for r in self.history.recent(1000) if r.is_live and r.id < current.id]
+        different = [r for r in older if r.config != current.config]
+        if not older:
             raise NothingToRollBackTo("no earlier live release (see `tutor releases`)")
-        return previous
+        return (different or older)[0]
 
     def _reapply(self, target: Release, code_revision: str) -> Release:
         if target.code_revision != code_revision:

@@ -66,7 +66,7 @@ class Verification:
 
     def summary(self) -> str:
         if self.passed:
-            return f"verified: {len(self.checks)} checks passed"
+            return f"{len(self.checks)} checks passed"
         return "verification failed: " + "; ".join(f"{c.name}: {c.detail}" for c in self.failed)
 
 

@@ -120,8 +120,26 @@ def test_rollback_by_hand_goes_to_the_release_before_the_live_one_or_to_the_one_
         rollout.deploy(facts(f"model: {version}"))
     back = rollout.rollback(None, "abc123")
     assert back.ok and back.release.config == "model: v2" and back.release.rollback_of == 2
+    assert back.rolled_back_to is None  # it went live: nothing restored
     named = rollout.rollback(1, "abc123")
     assert named.release.config == "model: v1" and named.release.id == 5
+
+
+def test_rollback_by_hand_skips_releases_with_the_live_config(rollout):
+    rollout.deploy(facts("model: v1"))
+    rollout.deploy(facts("model: v2"))
+    rollout.deploy(facts("model: v2"))  # redeployed unchanged
+    assert rollout.rollback(None, "abc123").release.config == "model: v1"
+
+
+def test_a_rollback_to_a_release_that_fails_restores_the_live_one(rollout):
+    rollout.deploy(facts("model: v1"))
+    rollout.deploy(facts("model: broken"))  # failed, rolled back: release 3 is v1 again
+    rollout.deploy(facts("model: v2"))
+    outcome = rollout.rollback(2, "abc123")
+    assert not outcome.ok and outcome.release.rollback_of == 2
+    assert outcome.rolled_back_to is not None and outcome.rolled_back_to.config == "model: v2"
+    assert rollout.cluster.applied[-1] == "model: v2"  # type: ignore[attr-defined]
 
 
 def test_rollback_with_a_single_release_says_there_is_nothing_to_go_back_to(rollout):
