@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from common import ADMIN, ROOT
 
-from tests.integration.steady_load import SteadyLoad, summarize
+from tests.integration.steady_load import Outcome, SteadyLoad, summarize
 
 TUTOR = str(Path(sys.executable).with_name("tutor"))
 
@@ -53,12 +53,22 @@ def deploy(config: dict[str, Any], work: Path, env: dict[str, str]) -> tuple[int
     return done.returncode, time.perf_counter() - started, last[-1] if last else done.stderr
 
 
-def phase(url: str, workers: int, action: Any, settle_s: float = 5.0) -> tuple[Any, Any]:
+def phase(url: str, workers: int, action: Any, settle_s: float = 5.0) -> tuple[Any, Any, Any]:
     load = SteadyLoad(url, workers, headers=ADMIN).start()
     time.sleep(settle_s)
     result = action()
     time.sleep(settle_s)
-    return result, summarize(load.stop())
+    outcomes = load.stop()
+    return result, summarize(outcomes), outcomes
+
+
+def failure_reasons(outcomes: list[Outcome]) -> dict[str, int]:
+    reasons: dict[str, int] = {}
+    for o in outcomes:
+        if o.failed:
+            reason = f"HTTP {o.http_status} {o.error[:160]}"
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return reasons
 
 
 def main() -> None:
@@ -90,14 +100,18 @@ def main() -> None:
         "rolling": rolling,
         "failed": lambda: deploy(edited(base, "LLM-local", model_dir="no-such"), work, env),
     }
+    print("setup: a release of the base config and overlay, no load ...", flush=True)
+    print("  " + deploy(base, work, env)[2], flush=True)
     rows = []
     for name, action in phases.items():
         if name in skip:
             continue
         print(f"phase {name} ...", flush=True)
-        (code, seconds, outcome), summary = phase(url, args.workers, action)
+        (code, seconds, outcome), summary, outcomes = phase(url, args.workers, action)
         rows.append((name, code, seconds, outcome, summary))
         print(f"  exit {code} in {seconds:.1f}s: {outcome}\n  {summary.line()}", flush=True)
+        for reason, count in failure_reasons(outcomes).items():
+            print(f"  failed {count}x: {reason}", flush=True)
     print(
         f"\n{'phase':9} {'exit':>4} {'deploy s':>8} {'sent':>5} {'ok':>5} {'failed':>6} "
         f"{'p50 s':>6} {'p95 s':>6}  release"

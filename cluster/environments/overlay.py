@@ -48,6 +48,7 @@ class DeploymentOverlay(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     num_replicas: int | None = Field(None, ge=1)
+    max_surge_percent: int | None = Field(None, ge=0, le=100)
     max_ongoing_requests: int | None = Field(None, ge=1)
     autoscaling_config: Autoscaling | None = None
     ray_actor_options: dict[str, float | int] | None = None
