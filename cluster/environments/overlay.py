@@ -49,6 +49,7 @@ class DeploymentOverlay(BaseModel):
 
     num_replicas: int | None = Field(None, ge=1)
     max_surge_percent: int | None = Field(None, ge=0, le=100)
+    graceful_shutdown_timeout_s: float | None = Field(None, ge=0)
     max_ongoing_requests: int | None = Field(None, ge=1)
     autoscaling_config: Autoscaling | None = None
     ray_actor_options: dict[str, float | int] | None = None
