@@ -1,7 +1,8 @@
 """Starting and stopping the local Ray head that `tutor up` uses, and deploying to it.
 
-Everything here avoids the host-wide traps of Ray on a shared machine (docs/DEPLOYMENT.md, "Ray on small shared hosts"):
-its own temp dir and ports (Redis owns 6379), loopback only, no token auth locally, and
+Everything here avoids the host-wide traps of Ray on a shared machine (docs/DEPLOYMENT.md,
+"Ray on small shared hosts"): its own temp dir and ports (Redis owns 6379), loopback only, no
+token auth locally, and
 `tutor down` stops only the processes of this head, found by their session directory, never
 `ray stop` (which kills every Ray process on the host).
 """
