@@ -57,19 +57,18 @@ class Settings(BaseSettings):
     rag_enabled: bool = Field(
         True, description="false (development only): the model answers without passages."
     )
-    config_dir: Path = Field(
+    # Named as their variables (not aliased): with populate_by_name, pydantic-settings would
+    # also read CONFIG_DIR, RELEASES_DIR and CODE_REVISION, names other tools use.
+    tutor_config_dir: Path = Field(
         PROJECT_ROOT / "config",
-        validation_alias="TUTOR_CONFIG_DIR",
         description="The environments' overlays: <dir>/<ENVIRONMENT>.yaml.",
     )
-    code_revision: str | None = Field(
+    tutor_code_revision: str | None = Field(
         None,
-        validation_alias="TUTOR_CODE_REVISION",
         description="Set in an image at build; default: the checkout's git commit.",
     )
-    releases_dir: Path | None = Field(
+    tutor_releases_dir: Path | None = Field(
         None,
-        validation_alias="TUTOR_RELEASES_DIR",
         description="Release history without DATABASE_URL; default: $DATA_DIR/releases.",
     )
     data_dir: Path = Field(
@@ -191,7 +190,7 @@ class Settings(BaseSettings):
 
     @property
     def release_history_dir(self) -> Path:
-        return (self.releases_dir or self.data_dir / "releases").resolve()
+        return (self.tutor_releases_dir or self.data_dir / "releases").resolve()
 
     @property
     def index_dir(self) -> Path:

@@ -34,7 +34,7 @@ def read_base(path: Path) -> dict[str, Any]:
 
 def render_environment(base: Path, settings: Settings, environment: Environment) -> dict[str, Any]:
     """Read and validate BASE and config/<environment>.yaml, and render them with SETTINGS."""
-    path = overlay_path(settings.config_dir, environment)
+    path = overlay_path(settings.tutor_config_dir, environment)
     overlay = load_overlay(path)
     return render(read_base(base), overlay, settings, environment, path)
 

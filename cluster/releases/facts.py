@@ -23,8 +23,8 @@ LLM_PREFIX = "LLM-"
 
 def code_revision(settings: Settings, root: Path = PROJECT_ROOT) -> str:
     """The image's TUTOR_CODE_REVISION, else the checkout's commit (+dirty with local edits)."""
-    if settings.code_revision:
-        return settings.code_revision
+    if settings.tutor_code_revision:
+        return settings.tutor_code_revision
     try:
         head = git(root, "rev-parse", "HEAD")
         dirty = git(root, "status", "--porcelain", "--untracked-files=no")

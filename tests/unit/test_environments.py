@@ -25,7 +25,7 @@ PROD_ENV = {
 
 
 def settings(**values: object) -> Settings:
-    return Settings.model_validate({"config_dir": ROOT / "config", **values})
+    return Settings.model_validate({"tutor_config_dir": ROOT / "config", **values})
 
 
 def deployment(config: dict, name: str) -> dict:
@@ -90,12 +90,16 @@ def test_a_bad_overlay_is_refused_naming_the_file_and_the_key(tmp_path, text, ke
 def test_an_overlay_naming_a_deployment_the_base_lacks_is_refused(tmp_path):
     (tmp_path / "staging.yaml").write_text("deployments: {Ingres: {num_replicas: 2}}")
     with pytest.raises(ConfigFileError, match=r"staging.yaml: deployments.Ingres: not in the base"):
-        render_environment(ROOT / "serve_config.yaml", settings(config_dir=tmp_path), "staging")
+        render_environment(
+            ROOT / "serve_config.yaml", settings(tutor_config_dir=tmp_path), "staging"
+        )
 
 
 def test_a_missing_overlay_names_the_path(tmp_path):
     with pytest.raises(ConfigFileError, match="production.yaml: no such overlay"):
-        render_environment(ROOT / "serve_config.yaml", settings(config_dir=tmp_path), "production")
+        render_environment(
+            ROOT / "serve_config.yaml", settings(tutor_config_dir=tmp_path), "production"
+        )
 
 
 def rendered(**values: object) -> dict:
