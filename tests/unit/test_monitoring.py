@@ -35,8 +35,11 @@ ASKED_FOR = [
     "ray_tutor_breaker_state",
     "ray_tutor_backend_latency_seconds_bucket",
     "ray_tutor_cost_usd_total",
+    "ray_tutor_stage_latency_seconds_bucket",
     'ray_serve_deployment_replica_healthy{deployment=~"Retriever-.+"}',
-    'ray_serve_num_http_error_requests_total{application="tutor", error_code="429"}',
+    "ray_tutor_shard_healthy",
+    "ray_tutor_shard_documents",
+    "ray_tutor_quota_rejections_total",
 ]
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
 
@@ -147,3 +150,21 @@ def test_prometheus_accepts_the_compose_config(tmp_path: Path):
     (tmp_path / "tutor-metrics.token").write_text("a token minted by `tutor token`\n")
     result = run("check", "config", str(tmp_path / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_quota_refusals_stage_timings_and_shard_state_are_recorded():
+    """What the three panels added for the issue read: counted where the tutor decides."""
+    from cluster.observability.metrics import PrometheusExporter, TutorMetrics
+    from models.events import DoneEvent
+
+    exporter = PrometheusExporter()
+    metrics = TutorMetrics(exporter)
+    metrics.quota_rejected("burst")
+    metrics.answered(DoneEvent(timings_ms={"embed": 12.0, "generate": 2400.0}))
+    metrics.shard_state("english", {"status": "healthy", "documents": 2500, "passages": 3456})
+    metrics.shard_state("chemistry", {"status": "unhealthy", "error": "checksum"})
+    value = exporter.registry.get_sample_value
+    assert value("tutor_quota_rejections_total", {"limit": "burst"}) == 1
+    assert value("tutor_stage_latency_seconds_sum", {"stage": "generate"}) == 2.4
+    assert value("tutor_shard_documents", {"subject": "english", "kind": "passages"}) == 3456
+    assert value("tutor_shard_healthy", {"subject": "chemistry"}) == 0
