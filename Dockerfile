@@ -84,10 +84,12 @@ RUN tutor models prepare \
 
 # ---- runtime: the virtualenv, the prepared data, no compilers ----
 FROM ${BASE_IMAGE} AS runtime
-# wget: KubeRay's default readiness/liveness probes call it inside the Ray pods.
+# wget: the health check, and KubeRay's default probes inside the Ray pods. libnuma1: vLLM's
+# CPU kernels (vllm/_C*.so) link it; without it vLLM starts and its engine fails on a
+# missing op (init_cpu_memory_env), as the first run of this image showed.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 wget \
+    && apt-get install -y --no-install-recommends python3 wget libnuma1 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 tutor
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH \
