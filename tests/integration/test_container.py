@@ -116,10 +116,14 @@ def monitoring_dir(tmp: Path) -> Path:
     repo = ROOT / "deploy" / "monitoring"
     if (repo / "prometheus.yml").is_file():
         return repo
-    (tmp / "prometheus.yml").write_text(
+    config = tmp / "prometheus.yml"
+    config.write_text(
         "scrape_configs:\n  - job_name: tutor-health\n    metrics_path: /health/live\n"
         "    static_configs:\n      - targets: ['tutor:8000']\n"
     )
+    # Prometheus runs as its own user in the container: pytest's temp dirs are root's 0700.
+    tmp.chmod(0o755)
+    config.chmod(0o644)
     return tmp
 
 
