@@ -165,10 +165,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module")
-def student(stack: Stack) -> httpx.Client:
+def student(stack: Stack) -> Iterator[httpx.Client]:
     token = stack.exec("tutor", "tutor", "token", "amina", "--classes", "7b", "--ttl", "1h")
     headers = {"Authorization": f"Bearer {token}"}
-    return httpx.Client(base_url=stack.url, headers=headers, timeout=180)
+    with httpx.Client(base_url=stack.url, headers=headers, timeout=180) as client:
+        yield client
 
 
 def ask(client: httpx.Client, session_id: str) -> dict[str, object]:
@@ -184,7 +185,7 @@ def test_the_readme_question_is_answered_and_survives_a_restart(
     stack: Stack, student: httpx.Client
 ):
     started = student.post("/api/v1/ai-tutor/session/start", json={})
-    assert started.status_code == 200, started.text
+    assert started.status_code == 201, started.text
     session_id = started.json()["session_id"]
     body = ask(student, session_id)
     assert "6" in str(body["answer"])
