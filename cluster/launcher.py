@@ -191,7 +191,11 @@ def wait_until_running(
     deadline = time.monotonic() + timeout_s
     statuses: dict[str, str] = {}
     while time.monotonic() < deadline:
-        app = applications(head).get(APP_NAME, {})
+        try:
+            app = applications(head).get(APP_NAME, {})
+        except httpx.HTTPError:  # the dashboard is slow to answer on a loaded head: ask again
+            time.sleep(poll_s)
+            continue
         status, statuses = app.get("status"), deployment_statuses(app)
         if app.get("last_deployed_time_s", 0) < since:
             time.sleep(poll_s)
