@@ -24,11 +24,10 @@ from cluster.releases.history import FileReleaseHistory, PostgresReleaseHistory,
 from cluster.releases.records import Release, ReleaseFacts
 from cluster.releases.rollout import Outcome, Rollout, VerifyRelease
 from cluster.releases.verify import Verification, Verifier, load_smoke_set
-from cluster.settings import PROJECT_ROOT, Environment, Settings
+from cluster.settings import Environment, Settings
 from cluster.storage.migrate import migrate_with_backup
 
 T = TypeVar("T")
-DEFAULT_SMOKE = PROJECT_ROOT / "data" / "smoke.yaml"
 
 
 def render(base: Path, settings: Settings, environment: Environment, listen: str) -> dict[str, Any]:
@@ -100,10 +99,16 @@ def run_verification(
     return asyncio.run(run())
 
 
-def verifier(token: str, smoke: Path) -> VerifyRelease:
+def smoke_file(smoke: Path | None) -> Path:
+    from cluster.settings import get_settings
+
+    return smoke or get_settings().tutor_config_dir / "smoke.yaml"
+
+
+def verifier(token: str, smoke: Path | None) -> VerifyRelease:
     def verify(release: Release) -> Verification:
         config = yaml.safe_load(release.config)
-        return run_verification(url_of(config), token, smoke, release.model_versions)
+        return run_verification(url_of(config), token, smoke_file(smoke), release.model_versions)
 
     return verify
 
@@ -146,7 +151,10 @@ EnvChoice = Annotated[
     typer.Option("--env", help="config/<env>.yaml's overlay; default: $ENVIRONMENT."),
 ]
 Token = Annotated[str | None, typer.Option(help="An admin token; default: one minted here.")]
-Smoke = Annotated[Path, typer.Option(help="The smoke questions and their budgets.")]
+Smoke = Annotated[
+    Path | None,
+    typer.Option(help="The smoke questions and budgets; default: $TUTOR_CONFIG_DIR/smoke.yaml."),
+]
 Timeout = Annotated[float, typer.Option(help="Seconds to wait for every node to be healthy.")]
 
 
@@ -180,7 +188,7 @@ def deploy(
     timeout: Timeout = 900,
     verify: Annotated[bool, typer.Option(help="Verify, and roll back on failure.")] = True,
     token: Token = None,
-    smoke: Smoke = DEFAULT_SMOKE,
+    smoke: Smoke = None,
 ) -> None:
     """Release CONFIG with the environment's overlay: record it, apply migrations, `serve
     deploy`, wait until healthy, verify; a release that fails is rolled back (exit 1)."""
@@ -193,7 +201,7 @@ def deploy(
 def verify(
     url: Annotated[str | None, typer.Option(help="Default: the live release's address.")] = None,
     token: Token = None,
-    smoke: Smoke = DEFAULT_SMOKE,
+    smoke: Smoke = None,
 ) -> None:
     """Ask the smoke questions, check health, versions and metrics; exit 1 naming failures."""
     from cluster.cli.common import admin_token
@@ -203,7 +211,9 @@ def verify(
     live = guarded(lambda: last_live(history_for(get_settings())))
     config = yaml.safe_load(live.config) if live else {}
     expected = live.model_versions if live else None
-    result = run_verification(url or url_of(config), token or admin_token(), smoke, expected)
+    result = run_verification(
+        url or url_of(config), token or admin_token(), smoke_file(smoke), expected
+    )
     for check in result.checks:
         typer.echo(check.line())
     typer.echo(result.summary())
@@ -215,7 +225,7 @@ def rollback(
     to: Annotated[int | None, typer.Option(help="A release id; default: the one before.")] = None,
     timeout: Timeout = 900,
     token: Token = None,
-    smoke: Smoke = DEFAULT_SMOKE,
+    smoke: Smoke = None,
 ) -> None:
     """Apply an earlier release's config again (recorded as a new release), then verify it."""
     from cluster.cli.common import admin_token

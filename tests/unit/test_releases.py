@@ -184,7 +184,7 @@ def test_components_fail_on_a_sick_shard_or_a_model_that_is_not_the_releases():
 
 
 def test_the_shipped_smoke_set_names_sources_of_the_demo_curriculum():
-    smoke = load_smoke_set(ROOT / "data" / "smoke.yaml")
+    smoke = load_smoke_set(ROOT / "config" / "smoke.yaml")
     subjects = {q.expect_source.split(":")[0] for q in smoke.questions}
     assert subjects == {"chemistry", "computing", "english"}
     assert any(q.answer for q in smoke.questions)
