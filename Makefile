@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup prepare browser run down test test-slow test-unit check format clean
+.PHONY: setup prepare browser monitoring-tools run down test test-slow test-unit check format clean
 
 $(BIN)/tutor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,11 @@ down:
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: prepare browser
+# promtool (Debian's prometheus package) checks the alert rules and shows each one firing.
+monitoring-tools:
+	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus)
+
+test: prepare browser monitoring-tools
 	$(BIN)/pytest tests
 
 # The whole english corpus through ingest and eval (15-40 min); keeps its index with
@@ -45,7 +49,7 @@ test: prepare browser
 test-slow: prepare
 	$(BIN)/pytest -m slow tests
 
-test-unit: setup
+test-unit: setup monitoring-tools
 	$(BIN)/pytest tests/unit
 
 check: setup

@@ -1,9 +1,9 @@
 """Starting and stopping the local Ray head that `tutor up` uses, and deploying to it.
 
-Everything here avoids the host-wide traps of Ray on a shared machine (docs/OPERATIONS.md):
-its own temp dir and ports (Redis owns 6379), loopback only, no token auth locally, and
-`tutor down` stops only the processes of this head, found by their session directory, never
-`ray stop` (which kills every Ray process on the host).
+Everything here avoids the host-wide traps of Ray on a shared machine (docs/DEPLOYMENT.md,
+"Ray on small shared hosts"): its own temp dir and ports (Redis owns 6379), loopback only, no
+token auth locally, and `tutor down` stops only the processes of this head, found by their
+session directory, never `ray stop` (which kills every Ray process on the host).
 """
 
 from __future__ import annotations
@@ -154,18 +154,6 @@ def http_url(config: Path) -> str:
     return f"http://{options.get('host', '127.0.0.1')}:{options.get('port', 8000)}"
 
 
-def with_http_host(config: Path, host: str, work_dir: Path) -> Path:
-    """The config itself, or a copy whose proxy listens on `host` (a container's 0.0.0.0)."""
-    parsed = yaml.safe_load(config.read_text()) or {}
-    if parsed.get("http_options", {}).get("host", "127.0.0.1") == host:
-        return config
-    parsed.setdefault("http_options", {})["host"] = host
-    work_dir.mkdir(parents=True, exist_ok=True)
-    copy = work_dir / f"deployed-{config.name}"
-    copy.write_text(yaml.safe_dump(parsed, sort_keys=False))
-    return copy
-
-
 def wait_for_stop_signal() -> None:
     """Block until SIGTERM or SIGINT (a container's stop, or Ctrl-C)."""
     stop = threading.Event()
@@ -175,8 +163,11 @@ def wait_for_stop_signal() -> None:
 
 
 def deploy(head: Head, config: Path, env: dict[str, str]) -> None:
+    """`serve deploy` CONFIG; its output is shown only when it fails (RuntimeError)."""
     command = [ray_executable("serve"), "deploy", str(config), f"--address={head.dashboard_url}"]
-    subprocess.run(command, env=env, check=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"serve deploy {config} failed: {(done.stderr or done.stdout)[-2000:]}")
 
 
 def applications(head: Head) -> dict[str, Any]:
@@ -190,12 +181,25 @@ def deployment_statuses(app: dict[str, Any]) -> dict[str, str]:
     return {name: d["status"] for name, d in app.get("deployments", {}).items()}
 
 
-def wait_until_running(head: Head, timeout_s: float, poll_s: float = 3.0) -> dict[str, str]:
-    """Block until the app is RUNNING with every deployment HEALTHY; raise on failure/timeout."""
+def wait_until_running(
+    head: Head, timeout_s: float, poll_s: float = 3.0, since: float = 0.0
+) -> dict[str, str]:
+    """Block until the app is RUNNING with every deployment HEALTHY; raise on failure/timeout.
+
+    SINCE (epoch seconds): only a config applied since then counts, so that the status of the
+    config before it, read before the controller took the new one, is not mistaken for it."""
     deadline = time.monotonic() + timeout_s
+    statuses: dict[str, str] = {}
     while time.monotonic() < deadline:
-        app = applications(head).get(APP_NAME, {})
+        try:
+            app = applications(head).get(APP_NAME, {})
+        except httpx.HTTPError:  # the dashboard is slow to answer on a loaded head: ask again
+            time.sleep(poll_s)
+            continue
         status, statuses = app.get("status"), deployment_statuses(app)
+        if app.get("last_deployed_time_s", 0) < since:
+            time.sleep(poll_s)
+            continue
         if status == "RUNNING" and statuses and set(statuses.values()) == {"HEALTHY"}:
             return statuses
         if status == "DEPLOY_FAILED":

@@ -24,6 +24,9 @@ PLACEHOLDER_SECRETS = frozenset({"changeme", "sk-changeme", "sk-...", "replace-m
 
 # What takes HTTP on a head `tutor up` starts (see Settings.serve_ingress).
 ServeIngress = Literal["haproxy", "proxy"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+# The project's root: where `config/` (the environments' overlays) lives in a checkout.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Settings(BaseSettings):
@@ -36,7 +39,38 @@ class Settings(BaseSettings):
     environment: Environment = Field(
         "development", description="development relaxes the required services and secrets."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = Field(
+        "INFO", description="The tutor's loggers and Serve's log level (DEBUG with DEBUG=true)."
+    )
+    debug: bool = Field(False, description="Development only: LOG_LEVEL defaults to DEBUG.")
+    # The seed's variables that shape the serve config `tutor deploy` renders (unset: the
+    # config's own value); docs/CONFIGURATION.md says what each maps to.
+    request_timeout_s: float | None = Field(
+        None, gt=0, validation_alias="REQUEST_TIMEOUT", description="Serve's HTTP timeout."
+    )
+    cache_ttl_s: int | None = Field(
+        None, gt=0, validation_alias="CACHE_TTL", description="Default per-class cache TTL."
+    )
+    max_workers: int | None = Field(
+        None, ge=1, validation_alias="MAX_WORKERS", description="Ingress max_replicas."
+    )
+    rag_enabled: bool = Field(
+        True, description="false (development only): the model answers without passages."
+    )
+    # Named as their variables (not aliased): with populate_by_name, pydantic-settings would
+    # also read CONFIG_DIR, RELEASES_DIR and CODE_REVISION, names other tools use.
+    tutor_config_dir: Path = Field(
+        PROJECT_ROOT / "config",
+        description="The environments' overlays: <dir>/<ENVIRONMENT>.yaml.",
+    )
+    tutor_code_revision: str | None = Field(
+        None,
+        description="Set in an image at build; default: the checkout's git commit.",
+    )
+    tutor_releases_dir: Path | None = Field(
+        None,
+        description="Release history without DATABASE_URL; default: $DATA_DIR/releases.",
+    )
     data_dir: Path = Field(
         Path("var"), description="Where prepared models, indexes and Ray temp files live."
     )
@@ -104,6 +138,9 @@ class Settings(BaseSettings):
     def _refuse_unsafe_outside_development(self) -> Settings:
         if self.environment == "development":
             return self
+        for flag, unsafe in (("DEBUG", self.debug), ("RAG_ENABLED=false", not self.rag_enabled)):
+            if unsafe:
+                raise ValueError(f"{flag} is for development only, not {self.environment}")
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
         if key is not None and key in PLACEHOLDER_SECRETS:
             raise ValueError(
@@ -143,6 +180,17 @@ class Settings(BaseSettings):
             jwks_url=None if secret or self.auth_jwt_public_key else self.auth_jwks_url,
             leeway_s=self.auth_leeway_s,
         )
+
+    @property
+    def effective_log_level(self) -> LogLevel:
+        """LOG_LEVEL, or DEBUG when DEBUG=true and LOG_LEVEL was not set."""
+        if self.debug and "log_level" not in self.model_fields_set:
+            return "DEBUG"
+        return self.log_level
+
+    @property
+    def release_history_dir(self) -> Path:
+        return (self.tutor_releases_dir or self.data_dir / "releases").resolve()
 
     @property
     def index_dir(self) -> Path:

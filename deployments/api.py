@@ -203,7 +203,7 @@ def build_api(
     app = FastAPI(title="AI tutor", version=health.VERSION)
     app.add_middleware(FormAsJson)
     install_error_handlers(app)
-    install_access_handlers(app)
+    install_access_handlers(app, service.metrics.quota_rejected if service.metrics else None)
     add_tutor_routes(app, service, access)
     add_session_routes(app, service, access)
     add_people_routes(app, service, access)

@@ -145,7 +145,9 @@ def error_json(
     return JSONResponse(body, status, headers=headers)
 
 
-def install_access_handlers(app: FastAPI) -> None:
+def install_access_handlers(
+    app: FastAPI, quota_rejected: Callable[[str], None] | None = None
+) -> None:
     @app.exception_handler(NotAuthenticated)
     async def unauthenticated(_: Request, exc: NotAuthenticated) -> JSONResponse:
         challenge = f'Bearer error="invalid_token", error_description="{exc.reason}"'
@@ -157,6 +159,8 @@ def install_access_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(QuotaExceeded)
     async def over_quota(_: Request, exc: QuotaExceeded) -> JSONResponse:
+        if quota_rejected is not None:
+            quota_rejected(exc.limit)
         headers = {
             "Retry-After": str(exc.retry_after_s),
             "X-RateLimit-Limit": str(exc.allowed),

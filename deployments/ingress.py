@@ -160,7 +160,7 @@ class TutorIngress:
     ) -> None:
         # Serve awaits an async constructor, so the pool can be opened here.
         settings = get_settings()
-        route_app_logs(settings.log_level)
+        route_app_logs(settings.effective_log_level)
         self._router = router
         self._sessions = session_store(settings)
         self._access = access_control(settings)

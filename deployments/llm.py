@@ -40,17 +40,30 @@ class LLMServer:
         self.name = name
         self._spec: BackendSpec = SPEC.validate_python(spec)
         settings = get_settings()
-        route_app_logs(settings.log_level)
+        route_app_logs(settings.effective_log_level)
         self._env = backend_env(settings)
         self._backend: LLMBackend | None = None
         self._in_flight: dict[int, int] = {}  # id(backend) -> open streams
+        self._swap_error = ""  # why the last swap failed (the old model still serves)
 
     async def reconfigure(self, config: dict[str, Any]) -> None:
+        """Load CONFIG's backend beside the serving one and switch to it. A swap that cannot
+        load (a model directory that is not there) keeps the serving model and reports the
+        failure in `health`, where `tutor verify` finds it and rolls the release back: raising
+        would make Serve replace this replica, and the node would answer nothing meanwhile."""
         merged = SPEC.validate_python({**self._spec.model_dump(), **config})
+        self._swap_error = ""
         if self._backend is not None and merged == self._spec:
             return
-        new_backend = await asyncio.to_thread(build_backend, merged, self._env)
-        await new_backend.check()
+        try:
+            new_backend = await asyncio.to_thread(build_backend, merged, self._env)
+            await new_backend.check()
+        except (ModelError, OSError, ValueError) as error:
+            if self._backend is None:
+                raise  # nothing serves yet: a replica that cannot load must fail to start
+            self._swap_error = f"{type(error).__name__}: {error}"
+            log.error("%s keeps %s: the swap failed: %s", self.name, self._spec, self._swap_error)
+            return
         old, self._backend, self._spec = self._backend, new_backend, merged
         log.info("%s now serves %s", self.name, new_backend.info)
         if old is not None:
@@ -96,7 +109,8 @@ class LLMServer:
         except ModelError as error:
             return {**report, "status": "unhealthy", "error": f"{type(error).__name__}: {error}"}
         info = backend.info
-        return {**report, "status": "healthy", "model": info.model, "version": info.version}
+        report |= {"status": "healthy", "model": info.model, "version": info.version}
+        return report | ({"swap_error": self._swap_error} if self._swap_error else {})
 
     async def __del__(self) -> None:
         if self._backend is not None:

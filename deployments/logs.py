@@ -18,6 +18,7 @@ APP_PACKAGES = (
     "deployments",
     "graphs",
     "models",
+    "practice",
     "response_cache",
     "retrieval",
     "service",

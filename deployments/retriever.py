@@ -10,8 +10,10 @@ from typing import Any
 import faiss
 from pydantic import BaseModel, ConfigDict, Field
 
+from cluster.observability.metrics import TutorMetrics
 from cluster.settings import get_settings
 from deployments.logs import route_app_logs
+from deployments.ray_metrics import RayExporter
 from retrieval.dense import DenseIndexParams
 from retrieval.embedder import Vectors
 from retrieval.serving import ShardHolder
@@ -35,12 +37,14 @@ class RetrieverShardServer:
     published version is picked up without a restart."""
 
     def __init__(self, subject: str, index_dir: str, embedding_model: str | None = None) -> None:
-        route_app_logs(get_settings().log_level)
+        route_app_logs(get_settings().effective_log_level)
         # Two OpenMP threads were slower than one per query on 2-core machines.
         faiss.omp_set_num_threads(1)
         self._holder = ShardHolder(subject, Path(index_dir), DenseIndexParams(), embedding_model)
         self._config = ShardConfig()
         self._watcher: asyncio.Task[None] | None = None
+        self._metrics = TutorMetrics(RayExporter())
+        self._metrics.shard_state(subject, self._holder.health())
 
     def reconfigure(self, config: dict[str, Any]) -> None:
         self._config = ShardConfig.model_validate(config)
@@ -51,6 +55,7 @@ class RetrieverShardServer:
             await asyncio.sleep(self._config.reload_interval_s)
             if await asyncio.to_thread(self._holder.reload_if_changed):
                 self._holder.set_ef_search(self._config.ef_search)
+            self._metrics.shard_state(self._holder.subject, self._holder.health())
 
     async def candidates(
         self, query_vector: Vectors | None, keywords: str, k_dense: int, k_keyword: int

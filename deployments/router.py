@@ -84,7 +84,7 @@ class RouterServer:
     ) -> None:
         retrieval = fanout_search(embedder, shards, reranker)
         settings = get_settings()
-        route_app_logs(settings.log_level)
+        route_app_logs(settings.effective_log_level)
         client = configured_redis(settings)
         breakers = CircuitBreakers(breaker_store(client), BreakerConfig())
         self._metrics = TutorMetrics(RayExporter())

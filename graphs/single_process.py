@@ -96,6 +96,17 @@ def local_api(
     )
 
     async def report() -> dict[str, object]:
-        return health.report_of({"session_store": {"status": "healthy", "backend": "memory"}})
+        components: dict[str, dict[str, object]] = {
+            "session_store": {"status": "healthy", "backend": "memory"}
+        }
+        for name, llm in router.llms.items():  # as the graph's LLM nodes report themselves
+            info = await llm.describe()
+            components[f"llm:{name}"] = {
+                "status": "healthy",
+                "backend": info.backend,
+                "model": info.model,
+                "version": info.version,
+            }
+        return health.report_of(components)
 
     return build_api(service, report, metrics.exporter.text, access), service

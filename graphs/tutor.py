@@ -13,7 +13,7 @@ the router adds nothing to a search but a hop (its search settings still apply).
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ray import serve
 from ray.serve import Application
 from ray.serve.deployment import Deployment
@@ -97,6 +97,17 @@ class TutorAppArgs(BaseModel):
     llm_backends: dict[str, BackendSpec] = Field(
         default_factory=dict, description="Default: {'local': vLLM on the prepared SmolLM2}."
     )
+    tiers: list[str] | None = Field(
+        None, min_length=1, description="Deploy only these backends (an environment's overlay)."
+    )
+
+    @model_validator(mode="after")
+    def _tiers_are_backends(self) -> "TutorAppArgs":
+        known = set(self.llm_backends or default_backends())
+        unknown = [t for t in self.tiers or [] if t not in known]
+        if unknown:
+            raise ValueError(f"tiers {unknown} are not backends ({', '.join(sorted(known))})")
+        return self
 
 
 def default_backends() -> dict[str, BackendSpec]:
@@ -115,6 +126,8 @@ def deployable_backends(args: TutorAppArgs) -> dict[str, BackendSpec]:
     that are not deployed) and /health/detailed says so.
     """
     configured = args.llm_backends or default_backends()
+    if args.tiers is not None:
+        configured = {n: s for n, s in configured.items() if n in args.tiers}
     has_key = get_settings().openai_api_key is not None
     return {n: s for n, s in configured.items() if has_key or not isinstance(s, OpenAISpec)}
 

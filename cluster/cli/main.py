@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from cluster import launcher
+from cluster.cli import releases
+from cluster.cli.common import admin_token, fail
 from cluster.cli.finetune import finetune
 from cluster.settings import get_settings
 from retrieval.pipeline import SearchParams
@@ -23,6 +26,8 @@ app.add_typer(models_app, name="models")
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and routing offline.")
 app.add_typer(eval_app, name="eval")
 app.command()(finetune)
+for command in (releases.deploy, releases.verify, releases.rollback, releases.releases):
+    app.command()(command)
 
 IndexDir = Annotated[Path | None, typer.Option(help="Default: $DATA_DIR/indexes.")]
 
@@ -37,16 +42,12 @@ class SearchModeChoice(StrEnum):
 SERVED_MODE = SearchModeChoice(SearchParams().mode)
 
 
-def fail(message: str, code: int = 2) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
-
-
 @app.command()
 def up(
-    config: Annotated[Path, typer.Option(help="Serve config to deploy.")] = Path(
-        "serve_config.yaml"
+    config: Annotated[Path, typer.Option(help="Base serve config (with config/<env>.yaml).")] = (
+        Path("serve_config.yaml")
     ),
+    env: releases.EnvChoice = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for HEALTHY.")] = 900,
     num_cpus: Annotated[int, typer.Option(help="CPUs the head offers.")] = os.cpu_count() or 2,
     listen: Annotated[
@@ -56,25 +57,16 @@ def up(
         bool, typer.Option(help="Stay running until SIGTERM/SIGINT, then stop (containers).")
     ] = False,
 ) -> None:
-    """Start a local Ray head (if none runs), deploy CONFIG, wait until every node is healthy."""
+    """Start a local Ray head (if none runs) and release CONFIG on it (recorded, not verified:
+    `tutor deploy` verifies), waiting until every node is healthy."""
     if not config.is_file():
         fail(f"no such config: {config}")
-    settings = get_settings()
-    head = launcher.head_for(settings)
-    env = launcher.cluster_env(settings)
-    deployed = launcher.with_http_host(config, listen, head.temp_dir)
-    if not launcher.is_running(head):
-        typer.echo(f"starting Ray head (temp dir {head.temp_dir})")
-        launcher.start_head(head, env, num_cpus, listen)
-    typer.echo(f"deploying {config}")
-    launcher.deploy(head, deployed, env)
-    try:
-        statuses = launcher.wait_until_running(head, timeout)
-    except (RuntimeError, TimeoutError) as exc:
-        fail(f"{exc}\nsee `serve status --address {head.dashboard_url}` and {head.temp_dir}")
-    typer.echo("healthy: " + ", ".join(sorted(statuses)))
-    typer.echo(f"page:      {launcher.http_url(deployed)}/  (sign in with `tutor token USER_ID`)")
-    typer.echo(f"tutor:     {launcher.http_url(deployed)}/api/v1/ai-tutor/query")
+    outcome = releases.start(config, env, listen, timeout, None, head_cpus=num_cpus)
+    releases.finish(outcome)
+    head = launcher.head_for(get_settings())
+    url = releases.url_of(yaml.safe_load(outcome.release.config))
+    typer.echo(f"page:      {url}/  (sign in with `tutor token USER_ID`)")
+    typer.echo(f"tutor:     {url}/api/v1/ai-tutor/query")
     typer.echo(f"dashboard: {head.dashboard_url}")
     if foreground:
         launcher.wait_for_stop_signal()
@@ -121,18 +113,6 @@ def parse_ttl(text: str) -> int:
     return int(number) * TTL_UNITS[unit]
 
 
-def admin_token() -> str:
-    """A short-lived admin token from the shared secret (development), for the eval commands."""
-    from access.tokens import mint
-
-    config = get_settings().token_config()
-    if config is None:
-        return "unused"  # AUTH_MODE=off: every caller is the developer (an admin)
-    if not config.secret:
-        fail("pass --token: tokens come from your identity provider here")
-    return mint(config, "tutor-eval", "admin", 3600, ())
-
-
 @app.command()
 def token(
     user_id: Annotated[str, typer.Argument(help="The token's subject: the user it speaks for.")],
@@ -156,14 +136,27 @@ def token(
 
 
 @app.command()
-def migrate() -> None:
-    """Apply pending SQL migrations to DATABASE_URL."""
-    from cluster.storage.migrate import migrate as run_migrations
+def migrate(
+    status: Annotated[bool, typer.Option(help="List pending migrations; apply none.")] = False,
+    backup: Annotated[
+        bool, typer.Option(help="pg_dump to $DATA_DIR/backups before applying (the way back).")
+    ] = True,
+) -> None:
+    """Apply pending SQL migrations to DATABASE_URL (forward only; one migrator at a time)."""
+    from cluster.storage.migrate import migrate_with_backup, pending
 
-    url = get_settings().database_url
-    if url is None:
+    settings = get_settings()
+    if settings.database_url is None:
         fail("DATABASE_URL is not set")
-    applied = run_migrations(str(url))
+    url = str(settings.database_url)
+    if status:
+        waiting = pending(url)
+        typer.echo(f"pending: {', '.join(waiting)}" if waiting else "database is up to date")
+        return
+    backups = settings.data_dir.resolve() / "backups" if backup else None
+    applied, dump = migrate_with_backup(url, backups)
+    if dump is not None:
+        typer.echo(f"backup: {dump} (psql -f it into an empty database to go back)")
     typer.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 

@@ -16,7 +16,9 @@ import prometheus_client as prom
 from models.events import DoneEvent, Usage
 
 Kind = Literal["counter", "histogram", "gauge"]
-LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+# Up to 120 s: a local model's answer on a busy CPU takes tens of seconds, and a p95 read off
+# a histogram can show nothing above its last bucket.
+LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
 # name (counters without _total: both exporters append it) -> kind, help, labels
 DEFINITIONS: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
@@ -46,6 +48,26 @@ DEFINITIONS: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
         "counter",
         "Request-log rows written to PostgreSQL, or dropped while it was unavailable",
         ("outcome",),
+    ),
+    "tutor_stage_latency_seconds": (
+        "histogram",
+        "Each stage of an answer (embed, search, rerank, generate, check...), from its timings",
+        ("stage",),
+    ),
+    "tutor_quota_rejections": (
+        "counter",
+        "Requests refused with 429, by the limit reached (burst, daily questions, daily tokens)",
+        ("limit",),
+    ),
+    "tutor_shard_healthy": (
+        "gauge",
+        "1 while a shard replica serves a verified index version, 0 when it has none",
+        ("subject",),
+    ),
+    "tutor_shard_documents": (
+        "gauge",
+        "Documents in the index version a shard replica serves (passages: kind=passages)",
+        ("subject", "kind"),
     ),
     "tutor_cache_lookups": (
         "counter",
@@ -118,6 +140,8 @@ class TutorMetrics:
         if done.grounding is not None:
             labels = {"verdict": done.grounding.verdict, "model": model}
             self.exporter.record("tutor_grounding", 1, labels)
+        for stage, ms in done.timings_ms.items():
+            self.exporter.record("tutor_stage_latency_seconds", ms / 1000, {"stage": stage})
 
     def feedback(self, arm: str, rating: str) -> None:
         self.exporter.record("tutor_feedback", 1, {"arm": arm, "rating": rating})
@@ -135,3 +159,14 @@ class TutorMetrics:
 
     def cache_lookup(self, result: str) -> None:
         self.exporter.record("tutor_cache_lookups", 1, {"result": result})
+
+    def quota_rejected(self, limit: str) -> None:
+        self.exporter.record("tutor_quota_rejections", 1, {"limit": limit})
+
+    def shard_state(self, subject: str, report: dict[str, Any]) -> None:
+        """A shard replica's `health()` report, as gauges."""
+        healthy = report.get("status") == "healthy"
+        self.exporter.record("tutor_shard_healthy", 1 if healthy else 0, {"subject": subject})
+        for kind in ("documents", "passages"):
+            count = float(report.get(kind, 0))
+            self.exporter.record("tutor_shard_documents", count, {"subject": subject, "kind": kind})

@@ -9,6 +9,9 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from cluster.errors import UserNotFound
+from cluster.releases.errors import DeployLocked, NoSuchRelease
+from cluster.releases.history import PostgresReleaseHistory, last_live
+from cluster.releases.records import ReleaseFacts, ReleaseStatus
 from cluster.storage.db import (
     Feedback,
     RequestLog,
@@ -136,3 +139,30 @@ async def test_a_teacher_sees_only_their_classes_sessions_top_questions_and_flag
     assert flagged == {"h2": "repaired", "h3": "rated down"}  # not esi's, of class 9z
     everyone = await history.overview(None)
     assert {"yaw", "esi"} <= {s["user_id"] for s in everyone["students"]}
+
+
+def test_the_release_history_is_kept_in_postgresql_and_one_deploy_holds_the_lock(migrated: str):
+    history = PostgresReleaseHistory(migrated)
+    first = history.add(
+        ReleaseFacts(
+            environment="production",
+            config="applications: []",
+            code_revision="abc",
+            model_versions={"local": "smollm2@1"},
+            index_versions={"chemistry": "v000001"},
+            migration_level=migration_files()[-1].name,
+        )
+    )
+    history.set_status(first.id, ReleaseStatus.verified, "7 checks passed")
+    again = history.add(
+        ReleaseFacts(
+            environment="production", config="x", code_revision="abc", rollback_of=first.id
+        )
+    )
+    assert history.get(first.id).model_versions == {"local": "smollm2@1"}
+    assert [r.id for r in history.recent(2)] == [again.id, first.id]
+    assert last_live(history) == history.get(first.id)  # the newer one is still applying
+    with history.lock(), pytest.raises(DeployLocked), PostgresReleaseHistory(migrated).lock():
+        pass
+    with pytest.raises(NoSuchRelease):
+        history.get(10**9)

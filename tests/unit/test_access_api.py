@@ -127,6 +127,8 @@ def test_over_the_burst_limit_a_429_says_which_limit_and_when(client: TestClient
     refused = answers[2]
     assert refused.json()["error"]["limit"] == "burst" and int(refused.headers["retry-after"]) >= 1
     assert client.post(QUERY, json={"question": "carbon"}, headers=auth("bilal")).status_code == 200
+    metrics = client.get("/metrics", headers=auth("ops", "admin")).text
+    assert 'tutor_quota_rejections_total{limit="burst"} 1.0' in metrics  # the dashboard's panel
 
 
 def test_the_daily_token_budget_counts_each_answers_tokens(client: TestClient, access):
