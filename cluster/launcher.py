@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 import psutil
-import yaml
 from dotenv import dotenv_values
 
 from cluster.settings import Settings
@@ -148,10 +147,11 @@ def ray_executable(name: str = "ray") -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def http_url(config: Path) -> str:
-    """Where the config's Serve proxy listens."""
-    options = (yaml.safe_load(config.read_text()) or {}).get("http_options", {})
-    return f"http://{options.get('host', '127.0.0.1')}:{options.get('port', 8000)}"
+def http_url(config: dict[str, Any]) -> str:
+    """Where a serve config's proxy can be reached from this machine (0.0.0.0: loopback)."""
+    options = config.get("http_options", {})
+    host = options.get("host", "127.0.0.1")
+    return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{options.get('port', 8000)}"
 
 
 def wait_for_stop_signal() -> None:

@@ -64,7 +64,7 @@ def up(
     outcome = releases.start(config, env, listen, timeout, None, head_cpus=num_cpus)
     releases.finish(outcome)
     head = launcher.head_for(get_settings())
-    url = releases.url_of(yaml.safe_load(outcome.release.config))
+    url = launcher.http_url(yaml.safe_load(outcome.release.config))
     typer.echo(f"page:      {url}/  (sign in with `tutor token USER_ID`)")
     typer.echo(f"tutor:     {url}/api/v1/ai-tutor/query")
     typer.echo(f"dashboard: {head.dashboard_url}")

@@ -82,12 +82,6 @@ class ServeCluster:
         launcher.wait_until_running(self.head, self.timeout_s, since=since - 1)
 
 
-def url_of(config: dict[str, Any]) -> str:
-    options = config.get("http_options", {})
-    host = options.get("host", "127.0.0.1")
-    return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{options.get('port', 8000)}"
-
-
 def run_verification(
     url: str, token: str, smoke: Path, expected_models: dict[str, str] | None
 ) -> Verification:
@@ -108,7 +102,9 @@ def smoke_file(smoke: Path | None) -> Path:
 def verifier(token: str, smoke: Path | None) -> VerifyRelease:
     def verify(release: Release) -> Verification:
         config = yaml.safe_load(release.config)
-        return run_verification(url_of(config), token, smoke_file(smoke), release.model_versions)
+        return run_verification(
+            launcher.http_url(config), token, smoke_file(smoke), release.model_versions
+        )
 
     return verify
 
@@ -212,7 +208,7 @@ def verify(
     config = yaml.safe_load(live.config) if live else {}
     expected = live.model_versions if live else None
     result = run_verification(
-        url or url_of(config), token or admin_token(), smoke_file(smoke), expected
+        url or launcher.http_url(config), token or admin_token(), smoke_file(smoke), expected
     )
     for check in result.checks:
         typer.echo(check.line())

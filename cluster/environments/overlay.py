@@ -7,15 +7,14 @@ tiers run) and non-secret settings for the replicas; secrets stay in the environ
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cluster.environments.errors import ConfigFileError
-from cluster.settings import Environment, Settings
+from cluster.settings import Environment, LogLevel, Settings
 
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 # Settings an overlay may not carry: secrets and where the data lives belong to the
 # environment, not to a file in the repository (nor to the release history, which keeps the
 # rendered config).

@@ -13,7 +13,6 @@ import yaml
 
 from cluster.environments.render import APP_NAME
 from cluster.settings import PROJECT_ROOT, Settings
-from cluster.storage.migrate import migration_files
 from models.vllm_backend import manifest_version, resolve_model_dir
 from retrieval.errors import RetrievalError
 from retrieval.store import ShardStore
@@ -84,10 +83,6 @@ def migration_level(database_url: str | None) -> str:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT max(name) FROM schema_migrations").fetchone()
     return str(row[0]) if row and row[0] else "none"
-
-
-def latest_migration() -> str:
-    return migration_files()[-1].name
 
 
 def who() -> str:
