@@ -4,6 +4,12 @@ A dictionary entry laid out as numbered senses ("n 1: ... 2: ... v 1: ...", Word
 becomes one passage per sense: a question matches one meaning of a word, and an embedding of
 the whole entry averages that meaning with the unrelated ones (measured in docs/PERFORMANCE.md).
 Other text is packed sentence by sentence.
+
+Every passage after an entry's first opens with the entry's lead (its first sentence or
+sense, then " … "): retrieval returns a document's best-matching passage, and for a long
+entry that was often a later part ("interpreter: See also partial evaluation.", an element's
+text without its "Symbol: ... Atomic number: ..." header), so neither the model nor the answer
+check saw what the entry says it is (docs/PERFORMANCE.md, issue 14).
 """
 
 from __future__ import annotations
@@ -14,13 +20,31 @@ import re
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 # "n 1: ", "adj 2: ", or a bare "3: " that continues the current part of speech.
 SENSE_MARK = re.compile(r"(?:^|(?<=\s))(?:(n|v|adj|adv)\s+)?(\d{1,2}):\s")
+# Between a carried lead and the passage it heads: text was left out here.
+LEAD_JOINER = " … "
+LEAD_MAX_CHARS = 240
 
 
 def split_passages(text: str, max_chars: int = 1000) -> list[str]:
-    """Passages of at most `max_chars`: one or more per numbered sense, else packed sentences."""
+    """Passages of at most `max_chars`: one or more per numbered sense, else packed sentences;
+    each after the first headed by the entry's lead."""
     text = text.strip()
     units = numbered_senses(text) or [text]
-    return [passage for unit in units for passage in _pack_sentences(unit, max_chars)]
+    passages = [passage for unit in units for passage in _pack_sentences(unit, max_chars)]
+    if len(passages) < 2:
+        return passages
+    head = lead(passages[0]) + LEAD_JOINER
+    budget = max_chars - len(head)
+    later = [piece for passage in passages[1:] for piece in _pack_sentences(passage, budget)]
+    return [passages[0], *(head + piece for piece in later)]
+
+
+def lead(passage: str) -> str:
+    """An entry's opening: its first sentence (or sense), cut at a word to LEAD_MAX_CHARS."""
+    first = _SENTENCE_END.split(passage, maxsplit=1)[0]
+    if len(first) <= LEAD_MAX_CHARS:
+        return first
+    return first[:LEAD_MAX_CHARS].rsplit(" ", 1)[0]
 
 
 def numbered_senses(text: str) -> list[str] | None:

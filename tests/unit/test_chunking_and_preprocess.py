@@ -1,8 +1,12 @@
 import pytest
 
-from retrieval.chunking import split_passages
+from retrieval.chunking import LEAD_JOINER, split_passages
 from retrieval.errors import InvalidQueryError
 from retrieval.preprocess import prepare_query
+
+
+def without_leads(passages: list[str]) -> str:
+    return " ".join([passages[0], *(p.split(LEAD_JOINER, 1)[1] for p in passages[1:])])
 
 
 def test_long_text_is_split_into_passages_within_the_limit_without_losing_words():
@@ -10,12 +14,31 @@ def test_long_text_is_split_into_passages_within_the_limit_without_losing_words(
     passages = split_passages(text, max_chars=300)
     assert len(passages) > 5
     assert all(len(p) <= 300 for p in passages)
-    assert " ".join(passages).split() == text.split()
+    assert without_leads(passages).split() == text.split()
+
+
+def test_every_later_passage_opens_with_the_entrys_first_sentence():
+    # FOLDOC's *interpreter*, shortened: its last passage alone was "See also partial
+    # evaluation.", which answered "what is an interpreter?" with nothing.
+    text = (
+        "A program that executes another program written in a programming language. "
+        + "It reads each statement and performs it. " * 30
+        + "See also partial evaluation."
+    )
+    passages = split_passages(text, max_chars=400)
+    opening = "A program that executes another program written in a programming language."
+    assert len(passages) > 2
+    assert passages[0].startswith(opening)
+    assert all(p.startswith(opening + LEAD_JOINER) and len(p) <= 400 for p in passages[1:])
+    assert passages[-1].endswith("See also partial evaluation.")
+    assert without_leads(passages).split() == text.split()
 
 
 def test_a_sentence_longer_than_the_limit_is_cut_not_dropped():
     passages = split_passages("x" * 2500, max_chars=1000)
-    assert [len(p) for p in passages] == [1000, 1000, 500]
+    assert len(passages[0]) == 1000
+    assert all(len(p) <= 1000 for p in passages)
+    assert without_leads(passages).replace(" ", "") == "x" * 2500
 
 
 # The english corpus's entry for *palette* (WordNet 3.0), as ../shared/corpora ships it.
@@ -30,16 +53,18 @@ PALETTE = (
 def test_a_dictionary_entry_becomes_one_passage_per_sense_losing_nothing():
     passages = split_passages(PALETTE)
     assert len(passages) == 3
-    assert passages[1].startswith("2: board that provides a flat surface")
-    assert " ".join(passages).split() == PALETTE.split()
+    first_sense = "n 1: the range of colour characteristic of a particular artist"
+    assert passages[1].startswith(first_sense)
+    assert passages[1].split(LEAD_JOINER)[1].startswith("2: board that provides a flat surface")
+    assert without_leads(passages).split() == PALETTE.split()
 
 
 def test_numbering_restarts_only_after_a_part_of_speech_label():
     entry = "n 1: a quick run 2: a score in cricket v 1: move fast by using one's feet"
     assert split_passages(entry) == [
         "n 1: a quick run",
-        "2: a score in cricket",
-        "v 1: move fast by using one's feet",
+        f"n 1: a quick run{LEAD_JOINER}2: a score in cricket",
+        f"n 1: a quick run{LEAD_JOINER}v 1: move fast by using one's feet",
     ]
 
 
