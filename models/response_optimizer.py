@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.prompts import SourceText
+from retrieval.chunking import LEAD_JOINER
 
 Verdict = Literal["supported", "repaired", "unsupported"]
 
@@ -58,7 +59,9 @@ FIELDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"\bdiscover|\bisolated\b|\bfound\b", re.I),
         re.compile(
             r"(?:Discovered|Isolated|First isolated|Identified)\b[^.]*?\bby\s+"
-            r"((?:[A-Z]\.\s*)*[A-Z][a-z]+(?:\s+(?:and\s+)?(?:[A-Z]\.\s*)*[A-Z][a-z]+)*)"
+            r"((?:[A-Z]\.\s*)*[A-Z][a-z]+"
+            r"(?:\s+(?:and\s+|(?:de|da|di|du|del|della|van|von|der|le|la)\s+)*"
+            r"(?:[A-Z]\.\s*)*[A-Z][a-z]+)*)"
         ),
     ),
 }
@@ -131,13 +134,28 @@ def key_terms(text: str) -> set[str]:
     return {w[:6] for w in WORD.findall(text.lower()) if len(w) > 3 and w not in STOPWORDS}
 
 
+def named_sources(evidence: Evidence) -> list[bool]:
+    """For each source, whether the question names its entry: the title as whole words, and
+    the longest such title only ("object-oriented programming" names that entry, not *object*)."""
+    question = evidence.question.lower()
+    lengths = [
+        len(s.title)
+        if re.search(rf"(?<![\w-]){re.escape(s.title.lower())}(?![\w-])", question)
+        else 0
+        for s in evidence.sources
+    ]
+    longest = max(lengths, default=0)
+    return [longest > 0 and length == longest for length in lengths]
+
+
 def field_values(evidence: Evidence) -> dict[str, str]:
     """The fields the question asks for, as the first passage that states each gives them.
     When the question names a passage's title, only such passages count: "symbol of
     roentgenium?" is not answered by joliotium's "Symbol: Jl" because the roentgenium passage
     retrieved was a later part of its entry, without the header."""
-    named = [s for s in evidence.sources if s.title.lower() in evidence.question.lower()]
-    ordered = named or list(evidence.sources)
+    named = named_sources(evidence)
+    ordered = [s for s, is_named in zip(evidence.sources, named, strict=True) if is_named]
+    ordered = ordered or list(evidence.sources)
     values: dict[str, str] = {}
     for name, (asks, states) in FIELDS.items():
         if not asks.search(evidence.question):
@@ -193,9 +211,37 @@ def unanswered_fields(answer: str, evidence: Evidence) -> list[str]:
     return missing
 
 
+def is_definition_question(question: str) -> bool:
+    return DEFINITION_QUESTION.search(question) is not None and not any(
+        asks.search(question) for asks, _ in FIELDS.values()
+    )
+
+
+def missing_definition(answer: str, evidence: Evidence) -> list[str]:
+    """For "what is X?" when a passage of X's entry was retrieved: the answer must hold at
+    least half of the defining terms of the entry's opening sentence (at most six, X's own
+    words left out). "Grammar is the language of language" shares terms with the passages and
+    says nothing of what the entry says grammar is."""
+    if not is_definition_question(evidence.question):
+        return []
+    named = [s for s, n in zip(evidence.sources, named_sources(evidence), strict=True) if n]
+    if not named:
+        return []
+    units = passage_units(named[0].text)
+    if not units:
+        return []
+    defining = sorted(key_terms(units[0]) - key_terms(named[0].title))[:6]
+    if len(defining) < 2:
+        return []  # too short a definition to judge by its terms
+    found = key_terms(CITATION.sub(" ", answer))
+    if sum(term in found for term in defining) * 2 >= len(defining):
+        return []
+    return [f"definition: {units[0][:120]}"]
+
+
 def check(answer: str, evidence: Evidence, config: GroundingConfig) -> Grounding:
     claims, missing = unsupported_claims(answer, evidence)
-    unanswered = unanswered_fields(answer, evidence)
+    unanswered = unanswered_fields(answer, evidence) + missing_definition(answer, evidence)
     missing = list(dict.fromkeys(missing + unanswered))  # "is Rg" is a symbol and a name
     if claims == 0 and not missing:
         terms = key_terms(CITATION.sub(" ", answer))
@@ -223,7 +269,12 @@ def passage_units(text: str) -> list[str]:
     """A passage's sentences, with a dictionary entry's header fields ("Symbol: K Atomic
     number: 19 ...") each a unit of its own."""
     units: list[str] = []
-    for sentence in SENTENCE_END.split(plain(text)):
+    sentences = [
+        sentence
+        for part in plain(text).split(LEAD_JOINER.strip())
+        for sentence in SENTENCE_END.split(part.strip())
+    ]
+    for sentence in sentences:
         header = re.split(r"\s+(?=(?:Symbol|Atomic number|Atomic weight):)", sentence)
         units.extend(u.strip() for u in header if u.strip())
     return units
@@ -233,11 +284,9 @@ def best_unit(evidence: Evidence) -> tuple[int, str] | None:
     """(source number, the passage unit that best answers the question): the field the
     question asks for if a passage states it, else the unit sharing most of its key terms."""
     asked = key_terms(evidence.question)
-    defines = DEFINITION_QUESTION.search(evidence.question) is not None and not any(
-        asks.search(evidence.question) for asks, _ in FIELDS.values()
-    )
+    defines = is_definition_question(evidence.question)
     best: tuple[float, int, str] | None = None
-    names = [s.title.lower() in evidence.question.lower() for s in evidence.sources]
+    names = named_sources(evidence)
     for number, (source, named) in enumerate(zip(evidence.sources, names, strict=True), start=1):
         for position, unit in enumerate(passage_units(source.text)):
             # Another element's field is not an answer about the element the question names.

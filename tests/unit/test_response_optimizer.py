@@ -150,3 +150,53 @@ def test_a_named_elements_field_is_not_taken_from_another_elements_passage():
     evidence = Evidence("symbol of roentgenium?", [roentgenium, joliotium])
     assert check("The symbol is Rg [1].", evidence, CONFIG).unsupported == ["Rg"]
     assert "Jl" not in (extractive_answer(evidence) or "")
+
+
+GRAMMAR = SourceText(
+    "grammar",
+    "n 1: the branch of linguistics that deals with syntax and morphology (and sometimes "
+    "also deals with semantics) … 2: a book of rules for a language",
+)
+
+
+def test_a_definition_that_leaves_out_what_the_entry_says_it_is_is_repaired():
+    # The base model's answer in the 2026-12-01 run: half its terms are in the passage, and
+    # it says nothing of what grammar is.
+    vague = "Grammar is the language of language, the rules of a language [1]."
+    result = check(vague, Evidence("What is grammar?", [GRAMMAR]), CONFIG)
+    assert result.verdict == "unsupported"
+    assert result.unsupported[0].startswith("definition: the branch of linguistics")
+    right = "Grammar is the branch of linguistics dealing with syntax and morphology [1]."
+    assert verdict(right, "Define grammar.", GRAMMAR)[0] == "supported"
+    repaired = extractive_answer(Evidence("What is grammar?", [GRAMMAR]))
+    assert repaired is not None and "branch of linguistics" in repaired
+    assert "book of rules" not in repaired  # the carried lead, not the later sense
+
+
+def test_a_question_names_the_longest_title_it_holds_as_whole_words():
+    obj = SourceText(
+        "object", "<object-oriented> In object-oriented programming, a unique instance."
+    )
+    oop = SourceText(
+        "object-oriented programming",
+        "<programming> The use of a class of programming languages and techniques based on "
+        'the concept of an "object" which is a data structure encapsulated with procedures.',
+    )
+    question = "What does object-oriented programming mean?"
+    answer = extractive_answer(Evidence(question, [obj, oop]))
+    assert (
+        answer is not None and answer.startswith("object-oriented programming:") and "[2]" in answer
+    )
+    vague = "Object-oriented programming is a way of programming with objects [1]."
+    assert verdict(vague, question, obj, oop)[0] == "unsupported"
+
+
+def test_a_discoverer_with_a_particle_in_the_name_is_read_whole():
+    platinum = SourceText(
+        "platinum",
+        "Symbol: Pt Atomic number: 78 Atomic weight: 195.08 Attractive greyish-white metal. "
+        "Discovered by Antonio de Ulloa in 1735.",
+    )
+    evidence = Evidence("Who discovered platinum?", [platinum])
+    assert extractive_answer(evidence) == "The discoverer of platinum is Antonio de Ulloa [1]."
+    assert check("It was discovered by Antonio [1].", evidence, CONFIG).verdict == "unsupported"
