@@ -15,14 +15,29 @@ TIMEOUT_S = 2.0
 # One quick retry: enough for a pooled connection that a Redis restart left stale. redis-py's
 # default (10 retries, backoff to 1 s) made every session call wait ~3 s while Redis was down.
 RETRY = Retry(ConstantBackoff(0.05), retries=1)
+MAX_CONNECTIONS = 256
 
 
-def redis_client(url: str, timeout_s: float = TIMEOUT_S) -> aioredis.Redis:
-    return aioredis.Redis.from_url(
-        url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry=RETRY
+def redis_client(
+    url: str, timeout_s: float = TIMEOUT_S, max_connections: int = MAX_CONNECTIONS
+) -> aioredis.Redis:
+    # A blocking pool: redis-py's default pool raises "Too many connections" past 100 at once,
+    # which a replica under load (every answer reads a session, a breaker and the cache) took
+    # for a Redis outage and fell back. Past `max_connections` a call now waits for a free
+    # connection, within the same timeout as a slow Redis.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=timeout_s,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=RETRY,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 def configured_redis(settings: Settings) -> aioredis.Redis | None:
     """A client for REDIS_URL, or None when the cluster runs without Redis."""
-    return None if settings.redis_url is None else redis_client(str(settings.redis_url))
+    if settings.redis_url is None:
+        return None
+    return redis_client(str(settings.redis_url), max_connections=settings.redis_max_connections)

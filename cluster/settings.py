@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         None, description="Users and the request log; unset = request log disabled."
     )
     db_pool_max_size: int = Field(4, ge=1, le=100)
+    redis_max_connections: int = Field(
+        256,
+        ge=1,
+        le=10000,
+        description="Connections each replica's Redis client may hold; a request past them "
+        "waits for a free one (up to the client's 2 s timeout) rather than failing.",
+    )
     embedder_model_path: Path | None = Field(
         None,
         description="A sentence-transformers directory to embed with (ingest, search, eval and "

@@ -21,8 +21,9 @@ async def stores(redis_url: str) -> AsyncIterator[StoreFactory]:
     prefix = f"test:{uuid.uuid4().hex}:"
     opened: list[RedisSessionStore] = []
 
-    def make(ttl_s: int = 60) -> RedisSessionStore:
-        opened.append(RedisSessionStore(redis_client(redis_url), ttl_s, prefix))
+    def make(ttl_s: int = 60, max_connections: int = 256) -> RedisSessionStore:
+        client = redis_client(redis_url, max_connections=max_connections)
+        opened.append(RedisSessionStore(client, ttl_s, prefix))
         return opened[-1]
 
     yield make
@@ -68,3 +69,15 @@ async def test_ending_returns_the_transcript_and_removes_it(stores: StoreFactory
     ended = await store.end(session.id)
     assert ended is not None and len(ended.turns) == 1
     assert await store.get(session.id) is None
+
+
+async def test_more_students_at_once_than_the_pool_holds_all_get_their_sessions(
+    stores: StoreFactory,
+):
+    """A replica under load: 300 students' session reads at once through a client of 64
+    connections. redis-py's default pool raised "Too many connections" past its limit, which
+    the ingress took for a Redis outage; now a read waits for a free connection."""
+    store = stores(max_connections=64)
+    sessions = [await store.create(f"student-{i}", {}) for i in range(300)]
+    seen = await asyncio.gather(*(store.get(s.id) for s in sessions))
+    assert [s.id for s in seen if s is not None] == [s.id for s in sessions]
