@@ -20,7 +20,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from models.response_optimizer import FIELDS, key_terms, numbers_in, plain, same_number
+from models.response_optimizer import (
+    FIELDS,
+    defining_terms,
+    holds_half,
+    numbers_in,
+    plain,
+    same_number,
+)
 
 Kind = Literal["atomic number", "symbol", "atomic weight", "discoverer", "definition"]
 # Several ways a student asks for each fact; the builder picks one per question.
@@ -87,7 +94,7 @@ def first_sense(text: str) -> str:
 
 def definition_question(doc: dict[str, Any], rng: random.Random) -> AnswerQuestion | None:
     sense = first_sense(doc["text"])
-    terms = sorted(key_terms(sense) - key_terms(doc["title"]))[:6]
+    terms = defining_terms(sense, doc["title"])
     if len(terms) < 2:
         return None  # too short to judge by its terms
     return AnswerQuestion(
@@ -143,8 +150,7 @@ def is_right(answer: str, item: AnswerQuestion) -> bool:
         return re.search(pattern, text) is not None
     if item.kind == "discoverer":
         return item.expected.split()[-1].lower() in text.lower()
-    found = key_terms(text)
-    return sum(term in found for term in item.key_terms) * 2 >= len(item.key_terms)
+    return holds_half(text, item.key_terms)
 
 
 @dataclass

@@ -134,6 +134,17 @@ def key_terms(text: str) -> set[str]:
     return {w[:6] for w in WORD.findall(text.lower()) if len(w) > 3 and w not in STOPWORDS}
 
 
+def defining_terms(definition: str, title: str) -> list[str]:
+    """What a definition is judged by: its key terms, at most six, the defined words left out.
+    The check asks an answer for them, and `tutor eval answers` judges by the same ones."""
+    return sorted(key_terms(definition) - key_terms(title))[:6]
+
+
+def holds_half(text: str, terms: Sequence[str]) -> bool:
+    found = key_terms(text)
+    return sum(term in found for term in terms) * 2 >= len(terms)
+
+
 def named_sources(evidence: Evidence) -> list[bool]:
     """For each source, whether the question names its entry: the title as whole words, and
     the longest such title only ("object-oriented programming" names that entry, not *object*)."""
@@ -148,14 +159,16 @@ def named_sources(evidence: Evidence) -> list[bool]:
     return [longest > 0 and length == longest for length in lengths]
 
 
+def named_entries(evidence: Evidence) -> list[SourceText]:
+    return [s for s, named in zip(evidence.sources, named_sources(evidence), strict=True) if named]
+
+
 def field_values(evidence: Evidence) -> dict[str, str]:
     """The fields the question asks for, as the first passage that states each gives them.
     When the question names a passage's title, only such passages count: "symbol of
     roentgenium?" is not answered by joliotium's "Symbol: Jl" because the roentgenium passage
     retrieved was a later part of its entry, without the header."""
-    named = named_sources(evidence)
-    ordered = [s for s, is_named in zip(evidence.sources, named, strict=True) if is_named]
-    ordered = ordered or list(evidence.sources)
+    ordered = named_entries(evidence) or list(evidence.sources)
     values: dict[str, str] = {}
     for name, (asks, states) in FIELDS.items():
         if not asks.search(evidence.question):
@@ -224,17 +237,16 @@ def missing_definition(answer: str, evidence: Evidence) -> list[str]:
     says nothing of what the entry says grammar is."""
     if not is_definition_question(evidence.question):
         return []
-    named = [s for s, n in zip(evidence.sources, named_sources(evidence), strict=True) if n]
+    named = named_entries(evidence)
     if not named:
         return []
     units = passage_units(named[0].text)
     if not units:
         return []
-    defining = sorted(key_terms(units[0]) - key_terms(named[0].title))[:6]
+    defining = defining_terms(units[0], named[0].title)
     if len(defining) < 2:
         return []  # too short a definition to judge by its terms
-    found = key_terms(CITATION.sub(" ", answer))
-    if sum(term in found for term in defining) * 2 >= len(defining):
+    if holds_half(CITATION.sub(" ", answer), defining):
         return []
     return [f"definition: {units[0][:120]}"]
 
