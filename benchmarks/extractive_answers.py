@@ -14,19 +14,20 @@ Usage: python benchmarks/extractive_answers.py --index-dir var/indexes \
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import ROOT
 
+from cluster.cli.answer_eval import read_questions
 from models.answer_eval import AnswerQuestion, is_right
 from models.prompts import SourceText
 from models.response_optimizer import Evidence, extractive_answer
 from retrieval.embedder import SentenceTransformerEmbedder
 from retrieval.local import LocalRetriever
+from service.router import GenerationParams
 
-SOURCES_IN_PROMPT = 3  # the router's generation.sources_in_prompt default
+SOURCES_IN_PROMPT = GenerationParams().sources_in_prompt  # the router's default
 
 
 @dataclass
@@ -63,8 +64,7 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test"), default="test")
     parser.add_argument("--show-wrong", action="store_true")
     args = parser.parse_args()
-    path = ROOT / "data" / "eval" / f"answers.{args.split}.jsonl"
-    items = [AnswerQuestion(**json.loads(line)) for line in path.read_text().splitlines()]
+    items = read_questions(ROOT / "data" / "eval" / f"answers.{args.split}.jsonl")
     embedder = SentenceTransformerEmbedder()
     columns = [
         measure("baseline", args.baseline_index_dir, items, embedder),
