@@ -78,19 +78,40 @@ class Rig:
 
 def tree_cpu_s(roots: list[psutil.Process]) -> float:
     """User + system CPU of `roots` and all their descendants (each counted once)."""
-    seen: dict[int, float] = {}
+    return float(sum(cpu_by_role(roots).values()))
+
+
+def cpu_by_role(roots: list[psutil.Process]) -> dict[str, float]:
+    """CPU-seconds of `roots` and their descendants by role: a Ray process's title
+    ("ray::ServeReplica:tutor:Router", "gcs_server", "raylet"), else its command's name."""
+    by_role: dict[str, float] = {}
+    seen: set[int] = set()
     for root in roots:
         try:
             family = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             continue
         for proc in family:
+            if proc.pid in seen:
+                continue
+            seen.add(proc.pid)
             try:
-                times = proc.cpu_times()
+                times, command = proc.cpu_times(), proc.cmdline()
             except psutil.NoSuchProcess:
                 continue
-            seen[proc.pid] = times.user + times.system
-    return sum(seen.values())
+            role = role_of(command)
+            by_role[role] = by_role.get(role, 0.0) + times.user + times.system
+    return by_role
+
+
+def role_of(command: list[str]) -> str:
+    head = command[0] if command else "?"
+    if head.startswith("ray::"):
+        return head.split()[0]
+    if "python" in Path(head).name and len(command) > 1:  # the script or module it runs
+        script = command[2] if command[1] == "-m" and len(command) > 2 else command[1]
+        return Path(script).name
+    return Path(head).name
 
 
 def machine_busy_s() -> float:
@@ -236,14 +257,27 @@ def run_step(
     spawn_s = users / max(10, users // 10)
     time.sleep(spawn_s)
     meters = measured(server, locust, rig)
-    before, start = [m() for m in meters], time.monotonic()
+    before, roles_before, start = [m() for m in meters], cpu_by_role(server), time.monotonic()
     time.sleep(rig.args.measure)
-    after, window = [m() for m in meters], time.monotonic() - start
+    after, roles_after = [m() for m in meters], cpu_by_role(server)
+    window = time.monotonic() - start
+    keep_roles(prefix, roles_before, roles_after, window)
     locust.wait(timeout=120)
     cpu = [(b - a) / window for a, b in zip(before, after, strict=True)]
     tally = json.loads(Path(f"{prefix}_tally.json").read_text())
     figures = read_stats(Path(f"{prefix}_stats.csv"))
     return Step(label, users, load_avg, figures, tally, *cpu, idle)
+
+
+def keep_roles(
+    prefix: Path, before: dict[str, float], after: dict[str, float], window: float
+) -> None:
+    """Where the server's cores went over the window, by role, busiest first (a replica
+    started during the window counts from zero)."""
+    cores = {r: (t - before.get(r, 0.0)) / window for r, t in after.items()}
+    busiest = dict(sorted(cores.items(), key=lambda item: -item[1]))
+    Path(f"{prefix}_cpu_by_role.json").write_text(json.dumps(busiest, indent=1))
+    print("  " + ", ".join(f"{r} {c:.3f}" for r, c in busiest.items() if c >= 0.005), flush=True)
 
 
 def measured(server: list[psutil.Process], locust: subprocess.Popen[bytes], rig: Rig) -> list[Any]:
@@ -271,11 +305,13 @@ def run_graph(rig: Rig, steps: list[Step]) -> list[Step]:
         warm_up(url)
         roots = launcher.head_processes(head)
         idle = idle_rate(roots)
-        for users in rig.args.users:
+        paths = rig.args.graph_paths
+        for users in rig.args.users if "mixed" in paths else []:
             steps.append(run_step(rig, "graph, mixed", url, roots, users, idle))
             kept(rig, steps)
-        redeploy(head, env, graph_config(rig, cache=False))
-        for users in rig.args.users:
+        if "uncached" in paths:
+            redeploy(head, env, graph_config(rig, cache=False))
+        for users in rig.args.users if "uncached" in paths else []:
             steps.append(run_step(rig, "graph, uncached", url, roots, users, idle))
             kept(rig, steps)
     return steps
@@ -325,6 +361,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"), required=False)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--only", choices=["graph", "single"], default=None)
+    parser.add_argument(
+        "--graph-paths", nargs="+", choices=["mixed", "uncached"], default=["mixed", "uncached"]
+    )
     args = parser.parse_args()
     if not args.redis_url:
         parser.error("--redis-url or REDIS_URL: a Redis database this run may flush")
