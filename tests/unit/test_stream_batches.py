@@ -1,0 +1,94 @@
+"""Streams between nodes go in batches: fewer messages, same items, same order, same errors,
+and a reader that stops early stops the source."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from deployments.stream_batches import batched, unbatched
+
+
+async def timed(items: list[tuple[float, str]]) -> AsyncIterator[str]:
+    """Each item after its delay (seconds since the previous one)."""
+    for delay, item in items:
+        await asyncio.sleep(delay)
+        yield item
+
+
+async def arrivals(source: AsyncIterator[list[str]]) -> list[tuple[float, list[str]]]:
+    start = time.monotonic()
+    return [(time.monotonic() - start, batch) async for batch in source]
+
+
+async def test_a_burst_of_tokens_goes_as_two_messages_and_the_first_without_waiting() -> None:
+    burst = [(0.0, f"t{n}") for n in range(30)]
+    got = await arrivals(batched(timed(burst), interval_s=0.2))
+    assert [item for _, batch in got for item in batch] == [f"t{n}" for n in range(30)]
+    assert len(got) <= 2
+    assert got[0][0] < 0.1  # the first token is not held back for an interval
+
+
+async def test_slow_items_go_one_by_one_with_no_added_delay() -> None:
+    made: dict[str, float] = {}
+
+    async def slow() -> AsyncIterator[str]:
+        for item in ("a", "b", "c"):
+            await asyncio.sleep(0.25)
+            made[item] = time.monotonic()
+            yield item
+
+    got = [(time.monotonic(), batch) async for batch in batched(slow(), interval_s=0.1)]
+    assert [batch for _, batch in got] == [["a"], ["b"], ["c"]]
+    # Each as it came: an item after a quiet interval is not held back for another one.
+    assert all(at - made[batch[0]] < 0.06 for at, batch in got)
+
+
+async def test_a_steady_trickle_is_sent_at_most_once_per_interval() -> None:
+    trickle = [(0.01, f"t{n}") for n in range(40)]  # ~0.4 s, one item each 10 ms
+    got = await arrivals(batched(timed(trickle), interval_s=0.1))
+    assert [item for _, batch in got for item in batch] == [f"t{n}" for n in range(40)]
+    took = got[-1][0]
+    assert len(got) <= took / 0.1 + 2  # one batch per 0.1 s, and the first at once
+    gaps = [later - earlier for (earlier, _), (later, _) in zip(got, got[1:], strict=False)]
+    assert min(gaps) >= 0.09
+
+
+async def test_an_error_comes_after_the_items_sent_before_it() -> None:
+    async def breaks() -> AsyncIterator[str]:
+        yield "a"
+        yield "b"
+        raise ConnectionError("upstream went away")
+
+    seen: list[str] = []
+    with pytest.raises(ConnectionError, match="upstream went away"):
+        async for item in unbatched(batched(breaks(), interval_s=0.05)):
+            seen.append(item)
+    assert seen == ["a", "b"]
+
+
+async def test_a_reader_that_stops_early_stops_the_source() -> None:
+    closed = asyncio.Event()
+
+    async def endless() -> AsyncIterator[int]:
+        n = 0
+        try:
+            while True:
+                yield n
+                n += 1
+                await asyncio.sleep(0.01)
+        finally:
+            closed.set()
+
+    stream = batched(endless(), interval_s=0.02)
+    first = await anext(stream)
+    assert first[0] == 0
+    await stream.aclose()
+    await asyncio.wait_for(closed.wait(), timeout=1.0)
+
+
+async def test_an_empty_source_sends_nothing() -> None:
+    assert await arrivals(batched(timed([]), interval_s=0.05)) == []
