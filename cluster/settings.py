@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         ge=64,
         description="Conversation turns kept verbatim in a prompt; older ones are summarised.",
     )
+    stream_batch_interval_ms: float = Field(
+        50,
+        ge=0,
+        le=1000,
+        description="An answer's tokens cross the graph's nodes in batches, at most one per "
+        "this interval (the first at once); 0: each batch is only what has already arrived.",
+    )
     # The local Ray head that `tutor up` starts. Ports off Ray's defaults: Redis owns 6379.
     gcs_port: int = Field(6390, validation_alias="TUTOR_GCS_PORT")
     dashboard_port: int = Field(8265, validation_alias="TUTOR_DASHBOARD_PORT")

@@ -96,9 +96,10 @@ class RouterViaHandle:
             events: DeploymentResponseGenerator = self._streaming.answer.remote(plan)  # type: ignore[assignment]
             sent, finished = 0, False
             try:
-                async for event in events:
-                    sent += 1
-                    yield event
+                async for batch in events:
+                    for event in batch:
+                        sent += 1
+                        yield event
                 finished = True
                 return
             except REPLICA_LOST as error:

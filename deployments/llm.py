@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from cluster.settings import Settings, get_settings
 from deployments.logs import route_app_logs
+from deployments.stream_batches import batched
 from models.backend import GenerationChunk, GenerationRequest, LLMBackend, ModelInfo
 from models.errors import BackendUnavailable, ModelError
 from models.registry import build_backend
@@ -42,6 +43,7 @@ class LLMServer:
         settings = get_settings()
         route_app_logs(settings.effective_log_level)
         self._env = backend_env(settings)
+        self._batch_interval_s = settings.stream_batch_interval_ms / 1000
         self._backend: LLMBackend | None = None
         self._in_flight: dict[int, int] = {}  # id(backend) -> open streams
         self._swap_error = ""  # why the last swap failed (the old model still serves)
@@ -80,7 +82,12 @@ class LLMServer:
             raise BackendUnavailable(f"{self.name} has no model loaded yet")
         return self._backend
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[list[GenerationChunk]]:
+        """The answer's chunks in batches: one handle message each (stream_batches.py)."""
+        async for batch in batched(self._chunks(request), self._batch_interval_s):
+            yield batch
+
+    async def _chunks(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
         backend = self._current()
         key = id(backend)
         self._in_flight[key] = self._in_flight.get(key, 0) + 1

@@ -15,6 +15,7 @@ from cluster.settings import get_settings
 from deployments.handles import REPLICA_LOST, fanout_search, health_probe
 from deployments.logs import route_app_logs
 from deployments.ray_metrics import RayExporter
+from deployments.stream_batches import batched
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import (
     STATE_CODE,
@@ -46,9 +47,10 @@ class HandleLLM:
         chunks: DeploymentResponseGenerator = self._streaming.stream.remote(request)  # type: ignore[assignment]
         sent, finished = 0, False
         try:
-            async for chunk in chunks:
-                sent += 1
-                yield chunk
+            async for batch in chunks:
+                for chunk in batch:
+                    sent += 1
+                    yield chunk
             finished = True
         except REPLICA_LOST as error:
             lost = f"the {self._name} replica was lost: {type(error).__name__}"
@@ -85,6 +87,7 @@ class RouterServer:
         retrieval = fanout_search(embedder, shards, reranker)
         settings = get_settings()
         route_app_logs(settings.effective_log_level)
+        self._batch_interval_s = settings.stream_batch_interval_ms / 1000
         client = configured_redis(settings)
         breakers = CircuitBreakers(breaker_store(client), BreakerConfig())
         self._metrics = TutorMetrics(RayExporter())
@@ -111,9 +114,10 @@ class RouterServer:
     async def summarize(self, transcript: str) -> str:
         return await self._router.summarize(transcript)
 
-    async def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]:
-        async for event in self._router.answer(plan):
-            yield event
+    async def answer(self, plan: QueryPlan) -> AsyncIterator[list[AnswerEvent]]:
+        """The answer's events in batches: one handle message each (stream_batches.py)."""
+        async for batch in batched(self._router.answer(plan), self._batch_interval_s):
+            yield batch
 
     async def components(self) -> dict[str, Any]:
         """Health of every node behind the router (the ingress adds its own dependencies)."""
