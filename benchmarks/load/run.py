@@ -106,8 +106,8 @@ def cpu_by_role(roots: list[psutil.Process]) -> dict[str, float]:
 
 def role_of(command: list[str]) -> str:
     head = command[0] if command else "?"
-    if head.startswith("ray::"):
-        return head.split()[0]
+    if head.startswith("ray::"):  # "ray::ServeController.listen_for_change" while it runs that
+        return head.split()[0].split(".")[0]
     if "python" in Path(head).name and len(command) > 1:  # the script or module it runs
         script = command[2] if command[1] == "-m" and len(command) > 2 else command[1]
         return Path(script).name
@@ -224,11 +224,12 @@ def warm_up(url: str) -> None:
                 time.sleep(5)
 
 
-def idle_rate(roots: list[psutil.Process], seconds: float = 10.0) -> float:
+def idle_rate(roots: list[psutil.Process], prefix: Path, seconds: float = 20.0) -> float:
     """Cores the server burns with no requests (Ray's GCS, raylet, agents, controller)."""
-    before = tree_cpu_s(roots)
+    before = cpu_by_role(roots)
     time.sleep(seconds)
-    return (tree_cpu_s(roots) - before) / seconds
+    cores = keep_roles(prefix.with_name(f"{prefix.name}-idle"), before, cpu_by_role(roots), seconds)
+    return sum(cores.values())
 
 
 def locust_command(rig: Rig, url: str, users: int, prefix: Path) -> list[str]:
@@ -271,13 +272,17 @@ def run_step(
 
 def keep_roles(
     prefix: Path, before: dict[str, float], after: dict[str, float], window: float
-) -> None:
+) -> dict[str, float]:
     """Where the server's cores went over the window, by role, busiest first (a replica
     started during the window counts from zero)."""
     cores = {r: (t - before.get(r, 0.0)) / window for r, t in after.items()}
     busiest = dict(sorted(cores.items(), key=lambda item: -item[1]))
     Path(f"{prefix}_cpu_by_role.json").write_text(json.dumps(busiest, indent=1))
-    print("  " + ", ".join(f"{r} {c:.3f}" for r, c in busiest.items() if c >= 0.005), flush=True)
+    print(
+        f"  {prefix.name}: " + ", ".join(f"{r} {c:.3f}" for r, c in busiest.items() if c >= 0.005),
+        flush=True,
+    )
+    return busiest
 
 
 def measured(server: list[psutil.Process], locust: subprocess.Popen[bytes], rig: Rig) -> list[Any]:
@@ -304,7 +309,7 @@ def run_graph(rig: Rig, steps: list[Step]) -> list[Step]:
     with graph(rig) as (url, head, env):
         warm_up(url)
         roots = launcher.head_processes(head)
-        idle = idle_rate(roots)
+        idle = idle_rate(roots, rig.out / "graph")
         paths = rig.args.graph_paths
         for users in rig.args.users if "mixed" in paths else []:
             steps.append(run_step(rig, "graph, mixed", url, roots, users, idle))
@@ -321,7 +326,7 @@ def run_single(rig: Rig) -> list[Step]:
     steps: list[Step] = []
     with single_process(rig) as (url, proc):
         warm_up(url)
-        idle = idle_rate([proc])
+        idle = idle_rate([proc], rig.out / "single")
         for users in rig.args.users:
             steps.append(run_step(rig, "single, uncached", url, [proc], users, idle))
             kept(rig, steps)

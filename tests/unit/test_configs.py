@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from deployments.embedder import EmbedderConfig
 from deployments.retriever import ShardConfig
 from graphs.tutor import TutorAppArgs, node_names
 from models.specs import VLLMSpec
@@ -43,6 +44,8 @@ def test_every_user_config_validates_against_its_node(name: str):
             ShardConfig.model_validate(config)
         elif deployment["name"].startswith("LLM-"):
             VLLMSpec.model_validate(config)
+        elif deployment["name"] == "Embedder" and config is not None:
+            EmbedderConfig.model_validate(config)
 
 
 def test_the_cpu_config_fits_a_two_cpu_head_at_maximum_scale():
