@@ -228,8 +228,23 @@ class CircuitBreakers:
         self.store_reachable = True
         return result
 
+    async def _read(self, backend: str) -> Snapshot:
+        try:
+            snap = await self.store.read(backend)
+        except StoreUnavailable as exc:
+            if self.store_reachable:
+                log.warning("breaker store unreachable, using this replica's memory: %s", exc)
+            self.store_reachable = False
+            return await self._local.read(backend)
+        self.store_reachable = True
+        return snap
+
     async def allow(self, backend: str, probe: bool = False) -> bool:
         """May a call go to `backend`; `probe`: the background prober claiming the probe."""
+        # A closed breaker admits without changing anything: one read, not a transaction
+        # (WATCH, GET, UNWATCH in Redis) for every answer.
+        if (await self._read(backend)).state == "closed":
+            return True
         return await self._update(
             backend, lambda s: admission(s, self._clock(), self.config, probe)
         )
@@ -241,10 +256,7 @@ class CircuitBreakers:
         await self._update(backend, change)
 
     async def state(self, backend: str) -> State:
-        try:
-            snap = await self.store.read(backend)
-        except StoreUnavailable:
-            snap = await self._local.read(backend)
+        snap = await self._read(backend)
         if snap.state == "open" and self._clock() - snap.opened_at >= self.config.open_s:
             return "half_open"  # the next call is a probe
         return snap.state

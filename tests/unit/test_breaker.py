@@ -117,3 +117,30 @@ async def test_an_unreachable_store_leaves_breakers_working_per_replica(clock: C
     await fail(b, 2)
     assert not b.store_reachable
     assert await b.state("openai") == "open" and not await b.allow("openai")
+
+
+class CountingStore(MemoryBreakerStore):
+    """Counts the read-modify-write updates (a Redis transaction each) the breakers make."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates = 0
+
+    async def update(self, backend, change):
+        self.updates += 1
+        return await super().update(backend, change)
+
+
+async def test_a_closed_breaker_admits_without_a_transaction_and_an_open_one_still_refuses(
+    clock: Clock,
+):
+    store = CountingStore()
+    b = CircuitBreakers(store, BreakerConfig(failure_threshold=2, open_s=10), clock)
+    for _ in range(5):
+        assert await b.allow("openai")
+    assert store.updates == 0  # each answer's admission was a read
+    await fail(b, 2)
+    assert not await b.allow("openai")
+    clock.now += 11
+    assert await b.allow("openai", probe=True)  # the probe claims it: that is a write
+    assert not await b.allow("openai", probe=True)  # and only one probe goes
