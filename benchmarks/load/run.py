@@ -108,8 +108,11 @@ def role_of(command: list[str]) -> str:
     head = command[0] if command else "?"
     if head.startswith("ray::"):  # "ray::ServeController.listen_for_change" while it runs that
         return head.split()[0].split(".")[0]
-    if "python" in Path(head).name and len(command) > 1:  # the script or module it runs
-        script = command[2] if command[1] == "-m" and len(command) > 2 else command[1]
+    if "python" in Path(head).name:  # the script or module it runs, after any flags
+        rest = command[1:]
+        while rest and rest[0].startswith("-") and rest[0] != "-m":
+            rest = rest[1:]
+        script = rest[1] if rest[:1] == ["-m"] and len(rest) > 1 else (rest or [head])[0]
         return Path(script).name
     return Path(head).name
 
@@ -387,7 +390,8 @@ def main() -> None:
         with throwaway_database(args.postgres, "tutor_load") as database_url:
             rig = Rig(args, out, upstream, database_url, tokens)
             steps = [] if args.only == "graph" else run_single(rig)
-            steps += [] if args.only == "single" else run_graph(rig, steps)
+            if args.only != "single":  # the graph's steps after the single process's
+                steps = run_graph(rig, steps)
     finally:
         upstream.kill()
     print(table(steps))
