@@ -5,7 +5,8 @@ sent, acknowledged), and an answer's tokens cross two such hops (LLM node -> rou
 ingress). Batching them is what Ray Serve LLM does too (its `stream_batching_interval_ms`,
 50 ms by default); its batcher is internal API and holds back the first token for a whole
 interval, so the tutor has this one: the first item goes at once, later ones at most one
-batch per interval, and an item that arrives after a quiet interval goes at once too.
+batch per interval, an item that arrives after a quiet interval goes at once too, and so does
+the rest of a stream that has ended.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class _Failed:
 
 async def batched(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[list[T]]:
     """SOURCE's items in order, in lists: whatever has arrived when a batch is sent, with no
-    more than one batch per `interval_s`. An error of the source comes after the items it
+    more than one batch per `interval_s`, except the last: once SOURCE ends, what is left goes
+    at once (a JSON answer waits for its last token, not for an interval). An error of the source comes after the items it
     sent before it. Closing this generator cancels the reading of SOURCE (so a model stops
     generating an answer nobody reads)."""
     queue: asyncio.Queue[object] = asyncio.Queue()
@@ -50,8 +52,8 @@ async def batched(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[
         while True:
             entries = [await queue.get()]
             wait_s = sent_at + interval_s - loop.time()
-            if wait_s > 0:
-                await asyncio.sleep(wait_s)
+            if wait_s > 0 and not reading.done():  # a finished source's rest goes at once
+                await asyncio.wait({reading}, timeout=wait_s)
             while not queue.empty():
                 entries.append(queue.get_nowait())
             items = [cast(T, e) for e in entries if e is not _END and not isinstance(e, _Failed)]

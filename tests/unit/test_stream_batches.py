@@ -32,6 +32,13 @@ async def test_a_burst_of_tokens_goes_as_two_messages_and_the_first_without_wait
     assert got[0][0] < 0.1  # the first token is not held back for an interval
 
 
+async def test_the_rest_of_a_finished_stream_is_not_held_for_an_interval() -> None:
+    burst = [(0.0, f"t{n}") for n in range(30)]
+    got = await arrivals(batched(timed(burst), interval_s=1.0))
+    assert [item for _, batch in got for item in batch] == [f"t{n}" for n in range(30)]
+    assert got[-1][0] < 0.5  # the end came within milliseconds: so does its last batch
+
+
 async def test_slow_items_go_one_by_one_with_no_added_delay() -> None:
     made: dict[str, float] = {}
 
