@@ -31,9 +31,9 @@ class _Failed:
 async def batched(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[list[T]]:
     """SOURCE's items in order, in lists: whatever has arrived when a batch is sent, with no
     more than one batch per `interval_s`, except the last: once SOURCE ends, what is left goes
-    at once (a JSON answer waits for its last token, not for an interval). An error of the source comes after the items it
-    sent before it. Closing this generator cancels the reading of SOURCE (so a model stops
-    generating an answer nobody reads)."""
+    at once (a JSON answer waits for its last token, not for an interval). An error of the
+    source comes after the items it sent before it. Closing this generator cancels the
+    reading of SOURCE (so a model stops generating an answer nobody reads)."""
     queue: asyncio.Queue[object] = asyncio.Queue()
 
     async def pump() -> None:
