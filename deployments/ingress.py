@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -37,6 +38,7 @@ from deployments.handles import REPLICA_LOST, fanout_search
 from deployments.logs import route_app_logs
 from deployments.ray_metrics import RayExporter, ray_metrics_text
 from deployments.session_actor import RayActorSessionStore
+from deployments.stream_batches import items_of
 from models.errors import ModelError
 from models.events import AnswerEvent, error_event
 from models.prepare import MODEL_NAME as LOCAL_MODEL
@@ -93,11 +95,12 @@ class RouterViaHandle:
         """The router's events. A router replica lost before the first event is a 503 (ask
         again); after it, the answer ends with an error event, as a broken model stream does."""
         for attempt in range(1, ROUTER_ATTEMPTS + 1):
-            events: DeploymentResponseGenerator = self._streaming.answer.remote(plan)  # type: ignore[assignment]
+            asked = replace(plan, batched_stream=True)
+            events: DeploymentResponseGenerator = self._streaming.answer.remote(asked)  # type: ignore[assignment]
             sent, finished = 0, False
             try:
-                async for batch in events:
-                    for event in batch:
+                async for message in events:
+                    for event in items_of(message):
                         sent += 1
                         yield event
                 finished = True

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 
 from cluster.settings import Settings, get_settings
 from deployments.logs import route_app_logs
-from deployments.stream_batches import batched
+from deployments.stream_batches import sent_as_asked
 from models.backend import GenerationChunk, GenerationRequest, LLMBackend, ModelInfo
 from models.errors import BackendUnavailable, ModelError
 from models.registry import build_backend
@@ -82,10 +82,13 @@ class LLMServer:
             raise BackendUnavailable(f"{self.name} has no model loaded yet")
         return self._backend
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[list[GenerationChunk]]:
-        """The answer's chunks in batches: one handle message each (stream_batches.py)."""
-        async for batch in batched(self._chunks(request), self._batch_interval_s):
-            yield batch
+    async def stream(
+        self, request: GenerationRequest
+    ) -> AsyncIterator[GenerationChunk | list[GenerationChunk]]:
+        """The answer's chunks, in batches (one handle message each) when the caller asks."""
+        chunks = self._chunks(request)
+        async for message in sent_as_asked(chunks, request.batched_stream, self._batch_interval_s):
+            yield message
 
     async def _chunks(self, request: GenerationRequest) -> AsyncIterator[GenerationChunk]:
         backend = self._current()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
+from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -15,7 +16,7 @@ from cluster.settings import get_settings
 from deployments.handles import REPLICA_LOST, fanout_search, health_probe
 from deployments.logs import route_app_logs
 from deployments.ray_metrics import RayExporter
-from deployments.stream_batches import batched
+from deployments.stream_batches import items_of, sent_as_asked
 from models.backend import GenerationChunk, GenerationRequest, ModelInfo
 from models.breaker import (
     STATE_CODE,
@@ -44,11 +45,12 @@ class HandleLLM:
         """The node's stream; a replica lost before the first chunk is `BackendUnavailable`
         (the chain tries the next backend), after it `StreamInterrupted`."""
         # A stream=True handle call returns a DeploymentResponseGenerator.
-        chunks: DeploymentResponseGenerator = self._streaming.stream.remote(request)  # type: ignore[assignment]
+        asked = replace(request, batched_stream=True)
+        chunks: DeploymentResponseGenerator = self._streaming.stream.remote(asked)  # type: ignore[assignment]
         sent, finished = 0, False
         try:
-            async for batch in chunks:
-                for chunk in batch:
+            async for message in chunks:
+                for chunk in items_of(message):
                     sent += 1
                     yield chunk
             finished = True
@@ -114,10 +116,11 @@ class RouterServer:
     async def summarize(self, transcript: str) -> str:
         return await self._router.summarize(transcript)
 
-    async def answer(self, plan: QueryPlan) -> AsyncIterator[list[AnswerEvent]]:
-        """The answer's events in batches: one handle message each (stream_batches.py)."""
-        async for batch in batched(self._router.answer(plan), self._batch_interval_s):
-            yield batch
+    async def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent | list[AnswerEvent]]:
+        """The answer's events, in batches (one handle message each) when the caller asks."""
+        events = self._router.answer(plan)
+        async for message in sent_as_asked(events, plan.batched_stream, self._batch_interval_s):
+            yield message
 
     async def components(self) -> dict[str, Any]:
         """Health of every node behind the router (the ingress adds its own dependencies)."""

@@ -78,3 +78,21 @@ async def unbatched(batches: AsyncIterator[list[T]]) -> AsyncIterator[T]:
     async for batch in batches:
         for item in batch:
             yield item
+
+
+def items_of(message: T | list[T]) -> list[T]:
+    """A message of a stream: a batch, or one item from a replica of a release before stream
+    batching (both meet during a rolling upgrade)."""
+    return message if isinstance(message, list) else [message]
+
+
+async def sent_as_asked(
+    source: AsyncIterator[T], batched_stream: bool, interval_s: float
+) -> AsyncIterator[T | list[T]]:
+    """SOURCE in batches when the caller asked for them, else one item a message."""
+    if batched_stream:
+        async for batch in batched(source, interval_s):
+            yield batch
+    else:
+        async for item in source:
+            yield item

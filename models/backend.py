@@ -22,6 +22,10 @@ class GenerationRequest:
     max_tokens: int = 256
     temperature: float = 0.0
     request_id: str = ""
+    # How the LLM node sends the stream back through Serve: lists of chunks (the router asks
+    # for them) or one chunk a message (what a router of a release before stream batching
+    # expects; a replica of that release ignores the field). Both ways work mid-upgrade.
+    batched_stream: bool = False
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,8 @@ class QueryPlan:
     grounding: str | None = None  # the answer check's mode instead of the config's (evaluation)
     class_level: int | None = None  # part of the cache key: answers may differ by level
     cacheable: bool = True  # false for personal questions and unresolved follow-ups
+    # Events back in lists (deployments/stream_batches.py), as GenerationRequest.batched_stream.
+    batched_stream: bool = False
 
 
 class RouterObserver(CallObserver, CacheObserver, Protocol):

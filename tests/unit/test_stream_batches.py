@@ -4,12 +4,17 @@ and a reader that stops early stops the source."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
-from deployments.stream_batches import batched, unbatched
+from deployments.llm import LLMServer
+from deployments.stream_batches import batched, items_of, sent_as_asked, unbatched
+from models.backend import ChatMessage, GenerationChunk, GenerationRequest
+from tests.fakes.llm import ScriptedBackend
 
 
 async def timed(items: list[tuple[float, str]]) -> AsyncIterator[str]:
@@ -99,3 +104,31 @@ async def test_a_reader_that_stops_early_stops_the_source() -> None:
 
 async def test_an_empty_source_sends_nothing() -> None:
     assert await arrivals(batched(timed([]), interval_s=0.05)) == []
+
+
+async def test_a_caller_from_before_stream_batching_gets_one_item_a_message() -> None:
+    """Mid-upgrade, an older router or ingress asks without `batched_stream` and reads each
+    message as one item; a newer one reads both shapes (`items_of`)."""
+    burst = [(0.0, f"t{n}") for n in range(5)]
+    old_way = [m async for m in sent_as_asked(timed(burst), False, interval_s=0.05)]
+    assert old_way == [f"t{n}" for n in range(5)]
+    new_way = [m async for m in sent_as_asked(timed(burst), True, interval_s=0.05)]
+    assert all(isinstance(m, list) for m in new_way)
+    assert [i for m in new_way for i in items_of(m)] == [i for m in old_way for i in items_of(m)]
+
+
+# Serve awaits a replica's async __del__; outside Serve, Python's finalizer cannot.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_the_llm_node_answers_an_old_router_per_chunk_and_a_new_one_in_batches() -> None:
+    server = LLMServer("openai-fast", {"type": "openai", "model": "fake-model"})
+    server._backend = ScriptedBackend("Carbon has atomic number six.")  # as a loaded model
+    request = GenerationRequest([ChatMessage("user", "What is carbon's atomic number?")])
+    per_chunk = [m async for m in server.stream(request)]
+    assert all(isinstance(m, GenerationChunk) for m in per_chunk)
+    asked = replace(request, batched_stream=True)
+    batches = [m async for m in server.stream(asked)]
+    assert all(isinstance(m, list) for m in batches) and len(batches) < len(per_chunk)
+    text = "".join(c.text for m in batches for c in items_of(m))
+    assert text == "".join(c.text for c in per_chunk) == "Carbon has atomic number six. "
+    del server
+    gc.collect()  # finalized here, under this test's filter, not during a later test
