@@ -221,9 +221,7 @@ class CircuitBreakers:
         try:
             result = await self.store.update(backend, change)
         except StoreUnavailable as exc:
-            if self.store_reachable:
-                log.warning("breaker store unreachable, using this replica's memory: %s", exc)
-            self.store_reachable = False
+            self._store_down(exc)
             return await self._local.update(backend, change)
         self.store_reachable = True
         return result
@@ -232,12 +230,15 @@ class CircuitBreakers:
         try:
             snap = await self.store.read(backend)
         except StoreUnavailable as exc:
-            if self.store_reachable:
-                log.warning("breaker store unreachable, using this replica's memory: %s", exc)
-            self.store_reachable = False
+            self._store_down(exc)
             return await self._local.read(backend)
         self.store_reachable = True
         return snap
+
+    def _store_down(self, exc: StoreUnavailable) -> None:
+        if self.store_reachable:  # said once per outage, not per call
+            log.warning("breaker store unreachable, using this replica's memory: %s", exc)
+        self.store_reachable = False
 
     async def allow(self, backend: str, probe: bool = False) -> bool:
         """May a call go to `backend`; `probe`: the background prober claiming the probe."""
