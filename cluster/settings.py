@@ -203,6 +203,10 @@ class Settings(BaseSettings):
         return self.log_level
 
     @property
+    def stream_batch_interval_s(self) -> float:
+        return self.stream_batch_interval_ms / 1000
+
+    @property
     def release_history_dir(self) -> Path:
         return (self.tutor_releases_dir or self.data_dir / "releases").resolve()
 

@@ -94,8 +94,8 @@ class RouterViaHandle:
     async def answer(self, plan: QueryPlan) -> AsyncIterator[AnswerEvent]:
         """The router's events. A router replica lost before the first event is a 503 (ask
         again); after it, the answer ends with an error event, as a broken model stream does."""
+        asked = replace(plan, batched_stream=True)
         for attempt in range(1, ROUTER_ATTEMPTS + 1):
-            asked = replace(plan, batched_stream=True)
             events: DeploymentResponseGenerator = self._streaming.answer.remote(asked)  # type: ignore[assignment]
             sent, finished = 0, False
             try:

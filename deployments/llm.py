@@ -43,7 +43,7 @@ class LLMServer:
         settings = get_settings()
         route_app_logs(settings.effective_log_level)
         self._env = backend_env(settings)
-        self._batch_interval_s = settings.stream_batch_interval_ms / 1000
+        self._batch_interval_s = settings.stream_batch_interval_s
         self._backend: LLMBackend | None = None
         self._in_flight: dict[int, int] = {}  # id(backend) -> open streams
         self._swap_error = ""  # why the last swap failed (the old model still serves)

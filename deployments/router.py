@@ -89,7 +89,7 @@ class RouterServer:
         retrieval = fanout_search(embedder, shards, reranker)
         settings = get_settings()
         route_app_logs(settings.effective_log_level)
-        self._batch_interval_s = settings.stream_batch_interval_ms / 1000
+        self._batch_interval_s = settings.stream_batch_interval_s
         client = configured_redis(settings)
         breakers = CircuitBreakers(breaker_store(client), BreakerConfig())
         self._metrics = TutorMetrics(RayExporter())

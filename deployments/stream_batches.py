@@ -73,13 +73,6 @@ async def batched(source: AsyncIterator[T], interval_s: float) -> AsyncIterator[
                 reading.result()  # retrieved, so asyncio does not log it as never read
 
 
-async def unbatched(batches: AsyncIterator[list[T]]) -> AsyncIterator[T]:
-    """The items of a batched stream, one by one."""
-    async for batch in batches:
-        for item in batch:
-            yield item
-
-
 def items_of(message: T | list[T]) -> list[T]:
     """A message of a stream: a batch, or one item from a replica of a release before stream
     batching (both meet during a rolling upgrade)."""

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from deployments.llm import LLMServer
-from deployments.stream_batches import batched, items_of, sent_as_asked, unbatched
+from deployments.stream_batches import batched, items_of, sent_as_asked
 from models.backend import ChatMessage, GenerationChunk, GenerationRequest
 from tests.fakes.llm import ScriptedBackend
 
@@ -77,8 +77,8 @@ async def test_an_error_comes_after_the_items_sent_before_it() -> None:
 
     seen: list[str] = []
     with pytest.raises(ConnectionError, match="upstream went away"):
-        async for item in unbatched(batched(breaks(), interval_s=0.05)):
-            seen.append(item)
+        async for batch in batched(breaks(), interval_s=0.05):
+            seen.extend(batch)
     assert seen == ["a", "b"]
 
 
