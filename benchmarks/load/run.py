@@ -313,15 +313,15 @@ def run_graph(rig: Rig, steps: list[Step]) -> list[Step]:
         warm_up(url)
         roots = launcher.head_processes(head)
         idle = idle_rate(roots, rig.out / "graph")
-        paths = rig.args.graph_paths
-        for users in rig.args.users if "mixed" in paths else []:
-            steps.append(run_step(rig, "graph, mixed", url, roots, users, idle))
-            kept(rig, steps)
-        if "uncached" in paths:
+        if "mixed" in rig.args.graph_paths:
+            for users in rig.args.users:
+                steps.append(run_step(rig, "graph, mixed", url, roots, users, idle))
+                kept(rig, steps)
+        if "uncached" in rig.args.graph_paths:
             redeploy(head, env, graph_config(rig, cache=False))
-        for users in rig.args.users if "uncached" in paths else []:
-            steps.append(run_step(rig, "graph, uncached", url, roots, users, idle))
-            kept(rig, steps)
+            for users in rig.args.users:
+                steps.append(run_step(rig, "graph, uncached", url, roots, users, idle))
+                kept(rig, steps)
     return steps
 
 
