@@ -33,18 +33,19 @@ def split_passages(text: str, max_chars: int = 1000) -> list[str]:
     passages = [passage for unit in units for passage in _pack_sentences(unit, max_chars)]
     if len(passages) < 2:
         return passages
-    head = lead(passages[0]) + LEAD_JOINER
-    budget = max_chars - len(head)
+    # The lead takes at most half a passage, so a small `max_chars` still leaves room for text.
+    head = lead(passages[0], min(LEAD_MAX_CHARS, max_chars // 2)) + LEAD_JOINER
+    budget = max(max_chars - len(head), 1)
     later = [piece for passage in passages[1:] for piece in _pack_sentences(passage, budget)]
     return [passages[0], *(head + piece for piece in later)]
 
 
-def lead(passage: str) -> str:
-    """An entry's opening: its first sentence (or sense), cut at a word to LEAD_MAX_CHARS."""
+def lead(passage: str, max_chars: int = LEAD_MAX_CHARS) -> str:
+    """An entry's opening: its first sentence (or sense), cut at a word to `max_chars`."""
     first = _SENTENCE_END.split(passage, maxsplit=1)[0]
-    if len(first) <= LEAD_MAX_CHARS:
+    if len(first) <= max_chars:
         return first
-    return first[:LEAD_MAX_CHARS].rsplit(" ", 1)[0]
+    return first[:max_chars].rsplit(" ", 1)[0]
 
 
 def numbered_senses(text: str) -> list[str] | None:

@@ -41,6 +41,17 @@ def test_a_sentence_longer_than_the_limit_is_cut_not_dropped():
     assert without_leads(passages).replace(" ", "") == "x" * 2500
 
 
+def test_a_small_limit_still_gives_passages_within_it_with_a_shortened_lead():
+    # A 240-character first sentence and a 200-character limit once left no room for text
+    # after the lead (and failed outright: a wrap of width zero or less).
+    text = "Opening " * 30 + ". " + "Later sentence with words. " * 20
+    passages = split_passages(text, max_chars=200)
+    assert len(passages) > 2
+    assert all(len(p) <= 200 for p in passages)
+    assert all(LEAD_JOINER in p and len(p.split(LEAD_JOINER, 1)[0]) <= 100 for p in passages[1:])
+    assert without_leads(passages).split() == text.split()
+
+
 # The english corpus's entry for *palette* (WordNet 3.0), as ../shared/corpora ships it.
 PALETTE = (
     "n 1: the range of colour characteristic of a particular artist or painting or school of "
