@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from common import ADMIN, ROOT, percentile, running_graph
+from common import ADMIN, ROOT, percentile, running_graph, tree_cpu_s
 
 from cluster.settings import ServeIngress
 from tests.fakes.openai_server import free_port
@@ -53,26 +53,6 @@ class Run:
         net = (self.cpu_s - self.idle_cpu_s) / len(lat) * 1000
         figures = f"{p50:8.1f} {p99:8.1f} {rps:8.1f} {cpu:10.1f} {net:9.1f}"
         return f"{self.label:26} {self.concurrency:5} {len(lat):6} {figures}"
-
-
-def tree_cpu_seconds(roots: list[psutil.Process]) -> float:
-    total = 0.0
-    seen: set[int] = set()
-    for root in roots:
-        try:
-            family = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-        for proc in family:
-            if proc.pid in seen:
-                continue
-            seen.add(proc.pid)
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system + times.children_user + times.children_system
-            except psutil.NoSuchProcess:
-                continue
-    return total
 
 
 Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
@@ -119,9 +99,9 @@ def measure(
     plan += [(f"{label} subject", 1, search("english")), (f"{label} live", 1, live)]
     runs = []
     for run_label, concurrency, send in plan:
-        cpu_before = tree_cpu_seconds(roots)
+        cpu_before = tree_cpu_s(roots)
         latencies, wall = asyncio.run(load(url, concurrency, args.requests, send))
-        cpu = tree_cpu_seconds(roots) - cpu_before
+        cpu = tree_cpu_s(roots) - cpu_before
         runs.append(Run(run_label, concurrency, latencies, wall, cpu, idle_rate * wall))
     return runs
 
@@ -129,9 +109,9 @@ def measure(
 def idle_cpu_rate(roots: list[psutil.Process], seconds: float = 10.0) -> float:
     """CPU-seconds per second the processes use with no requests (Ray's GCS, raylet, metrics
     agents, an idle vLLM engine): subtracted for the net CPU per request."""
-    before = tree_cpu_seconds(roots)
+    before = tree_cpu_s(roots)
     time.sleep(seconds)
-    return (tree_cpu_seconds(roots) - before) / seconds
+    return (tree_cpu_s(roots) - before) / seconds
 
 
 def wait_ready(url: str, timeout_s: float = 300) -> None:

@@ -40,7 +40,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
-from common import ROOT, admin_headers, deployment, wait_ready  # noqa: E402
+from common import ROOT, admin_headers, cpu_by_role, deployment, tree_cpu_s, wait_ready  # noqa: E402
 from report import Step, table  # noqa: E402
 from workload import read_stats  # noqa: E402
 
@@ -74,47 +74,6 @@ class Rig:
             "OPENAI_API_KEY": "fake",
             "OPENAI_BASE_URL": self.upstream.base_url,
         }
-
-
-def tree_cpu_s(roots: list[psutil.Process]) -> float:
-    """User + system CPU of `roots` and all their descendants (each counted once)."""
-    return float(sum(cpu_by_role(roots).values()))
-
-
-def cpu_by_role(roots: list[psutil.Process]) -> dict[str, float]:
-    """CPU-seconds of `roots` and their descendants by role: a Ray process's title
-    ("ray::ServeReplica:tutor:Router", "gcs_server", "raylet"), else its command's name."""
-    by_role: dict[str, float] = {}
-    seen: set[int] = set()
-    for root in roots:
-        try:
-            family = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-        for proc in family:
-            if proc.pid in seen:
-                continue
-            seen.add(proc.pid)
-            try:
-                times, command = proc.cpu_times(), proc.cmdline()
-            except psutil.NoSuchProcess:
-                continue
-            role = role_of(command)
-            by_role[role] = by_role.get(role, 0.0) + times.user + times.system
-    return by_role
-
-
-def role_of(command: list[str]) -> str:
-    head = command[0] if command else "?"
-    if head.startswith("ray::"):  # "ray::ServeController.listen_for_change" while it runs that
-        return head.split()[0].split(".")[0]
-    if "python" in Path(head).name:  # the script or module it runs, after any flags
-        rest = command[1:]
-        while rest and rest[0].startswith("-") and rest[0] != "-m":
-            rest = rest[1:]
-        script = rest[1] if rest[:1] == ["-m"] and len(rest) > 1 else (rest or [head])[0]
-        return Path(script).name
-    return Path(head).name
 
 
 def machine_busy_s() -> float:
