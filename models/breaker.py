@@ -49,6 +49,11 @@ class BreakerConfig(BaseModel):
         True,
         description="Probe with a one-token call beside a question, never with the question.",
     )
+    success_batch_s: float = Field(
+        0.5,
+        ge=0,
+        description="A replica writes successes on a closed breaker at most this often (0: each).",
+    )
 
 
 @dataclass
@@ -73,7 +78,10 @@ def should_open(snap: Snapshot, config: BreakerConfig) -> bool:
 
 
 def after_outcome(snap: Snapshot, ok: bool, now: float, config: BreakerConfig) -> Snapshot:
-    """The state after one call's outcome."""
+    """The state after one call's outcome. Open, it is a call let through before it opened
+    (here or on another replica): only the probe decides when an open breaker closes."""
+    if snap.state == "open":
+        return snap
     if snap.state == "half_open":
         return Snapshot() if ok else Snapshot("open", 0, now, 0.0, [])
     recent = [(t, o) for t, o in (snap.outcomes or []) if t > now - config.window_s]
@@ -83,6 +91,23 @@ def after_outcome(snap: Snapshot, ok: bool, now: float, config: BreakerConfig) -
     if should_open(updated, config):
         return Snapshot("open", 0, now, 0.0, [])
     return updated
+
+
+def after_outcomes(
+    snap: Snapshot,
+    batched_successes: list[float],
+    outcome: tuple[float, bool] | None,
+    config: BreakerConfig,
+) -> Snapshot:
+    """The state after a replica's held-back successes (times; they count only while the
+    breaker is still closed: they were seen closed and are no evidence it recovered) and then
+    one call's outcome, if any."""
+    if snap.state == "closed":
+        for at in batched_successes:
+            snap = after_outcome(snap, True, at, config)
+    if outcome is not None:
+        snap = after_outcome(snap, outcome[1], outcome[0], config)
+    return snap
 
 
 def admission(
@@ -214,6 +239,11 @@ class CircuitBreakers:
         self._clock = clock
         self._local = MemoryBreakerStore()
         self.store_reachable = True
+        # Successes held back while the breaker was last seen closed, and when each backend's
+        # outcomes were last written: one write per `success_batch_s` instead of one per answer.
+        self._held: dict[str, list[float]] = {}
+        self._written_at: dict[str, float] = {}
+        self._seen_closed: set[str] = set()
 
     async def _update(
         self, backend: str, change: Callable[[Snapshot], tuple[bool, Snapshot]]
@@ -245,14 +275,33 @@ class CircuitBreakers:
         # A closed breaker admits without changing anything: one read, not a transaction
         # (WATCH, GET, UNWATCH in Redis) for every answer.
         if (await self._read(backend)).state == "closed":
+            self._seen_closed.add(backend)
             return True
+        self._seen_closed.discard(backend)
         return await self._update(
             backend, lambda s: admission(s, self._clock(), self.config, probe)
         )
 
     async def record(self, backend: str, ok: bool) -> None:
+        """Record a call's outcome. A success on a breaker this replica last saw closed is held
+        back and written with the next outcome once `success_batch_s` has passed: every
+        answer's success was a transaction on the backend's one key, and under overload the
+        router's replicas spent most of their CPU retrying the ones that collided. A failure,
+        or a success on a breaker not seen closed (a probe's), is written at once."""
+        now = self._clock()
+        held = self._held.setdefault(backend, [])
+        outcome: tuple[float, bool] | None = (now, ok)
+        if ok and backend in self._seen_closed and self.config.success_batch_s > 0:
+            held.append(now)
+            outcome = None
+            if now - self._written_at.get(backend, float("-inf")) < self.config.success_batch_s:
+                return
+        batched, self._held[backend] = list(held), []
+        self._written_at[backend] = now
+
         def change(snap: Snapshot) -> tuple[bool, Snapshot]:
-            return True, after_outcome(snap, ok, self._clock(), self.config)
+            changed = after_outcomes(snap, batched, outcome, self.config)
+            return True, changed
 
         await self._update(backend, change)
 

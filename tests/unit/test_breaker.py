@@ -144,3 +144,55 @@ async def test_a_closed_breaker_admits_without_a_transaction_and_an_open_one_sti
     clock.now += 11
     assert await b.allow("openai", probe=True)  # the probe claims it: that is a write
     assert not await b.allow("openai", probe=True)  # and only one probe goes
+
+
+def replica(store: MemoryBreakerStore, clock: Clock, **config: float) -> CircuitBreakers:
+    settings = BreakerConfig.model_validate({"failure_threshold": 3, "open_s": 10, **config})
+    return CircuitBreakers(store, settings, clock)
+
+
+async def test_successes_on_a_closed_breaker_are_written_together_and_still_count(clock: Clock):
+    store = CountingStore()
+    b = replica(store, clock, failure_threshold=100, failure_rate=0.5, min_calls=10)
+    for _ in range(20):  # twenty answers in the same instant: one write, the rest held
+        assert await b.allow("openai")
+        await b.record("openai", ok=True)
+    assert store.updates == 1
+    clock.now += 0.6  # past success_batch_s: the next success writes the held ones with it
+    await b.record("openai", ok=True)
+    assert store.updates == 2
+    assert len((await store.read("openai")).outcomes or []) == 21
+    for _ in range(9):  # 9 failures against 21 successes: under the 50% rate, stays closed
+        await b.record("openai", ok=False)
+    assert await b.state("openai") == "closed"
+
+
+async def test_a_failure_is_written_at_once_with_the_successes_held_before_it(clock: Clock):
+    store = CountingStore()
+    b = replica(store, clock, failure_threshold=100, failure_rate=0.5, min_calls=4)
+    for _ in range(3):
+        assert await b.allow("openai")
+        await b.record("openai", ok=True)  # the first is written, two are held
+    await b.record("openai", ok=False)
+    outcomes = (await store.read("openai")).outcomes or []
+    assert [ok for _, ok in outcomes] == [True, True, True, False]
+    assert await b.state("openai") == "closed"  # 1 of 4 failed: the held successes counted
+
+
+async def test_an_open_breaker_is_closed_by_its_probe_not_by_calls_let_through_before(
+    clock: Clock,
+):
+    store = MemoryBreakerStore()
+    one, two = replica(store, clock), replica(store, clock)
+    assert await one.allow("openai")  # replica one sees it closed and starts two calls
+    await one.record("openai", ok=True)
+    await fail(two, 3)  # meanwhile replica two's calls fail: it opens
+    assert await one.state("openai") == "open"
+    clock.now += 0.6
+    await one.record("openai", ok=True)  # replica one's late success and its held one
+    await one.record("openai", ok=False)
+    assert await two.state("openai") == "open"  # still open: neither closed it
+    clock.now += 10
+    assert await two.allow("openai", probe=True)
+    await two.record("openai", ok=True)  # the probe's success does
+    assert await one.state("openai") == "closed"
