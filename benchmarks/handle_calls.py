@@ -21,7 +21,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable
 
 import psutil
-from common import ROOT  # noqa: F401  (puts the project on sys.path)
+from common import cpu_by_role, role_of
 
 from cluster.launcher import RAY_DEFAULTS, RAY_ENV
 from retrieval.keyword import TermStats
@@ -42,9 +42,6 @@ class Callee:
     def __init__(self) -> None:
         self._answer = shard_answer()
 
-    def pid(self) -> int:
-        return os.getpid()
-
     async def empty(self) -> None:
         return None
 
@@ -60,13 +57,6 @@ class Caller:
     def __init__(self, callee: object) -> None:
         self._callee = callee
         self._streaming = callee.options(stream=True)  # type: ignore[attr-defined]
-
-    def pid(self) -> int:
-        return os.getpid()
-
-    async def callee_pid(self) -> int:
-        pid: int = await self._callee.pid.remote()  # type: ignore[attr-defined]
-        return pid
 
     async def _once(self, kind: str) -> None:
         if kind == "empty":
@@ -97,25 +87,33 @@ class Caller:
         await asyncio.gather(*(one() for _ in range(calls)))
 
 
-Roles = dict[str, list[psutil.Process]]
 KINDS = ["empty", "shard answer", "stream 1", "stream 20"]
+ROLES = ["caller", "callee", "rest of Ray", "this driver"]
 
 
-def cpu_s(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            continue
-    return total
+def cpu_s_by_role(driver: psutil.Process) -> dict[str, float]:
+    """CPU-seconds of this driver and the local Ray it started, by ROLES."""
+    spent = dict.fromkeys(ROLES, 0.0)
+    driver_role = role_of(driver.cmdline())
+    for process_role, seconds in cpu_by_role([driver]).items():
+        if process_role.endswith(":Caller"):
+            spent["caller"] += seconds
+        elif process_role.endswith(":Callee"):
+            spent["callee"] += seconds
+        elif process_role == driver_role:
+            spent["this driver"] += seconds
+        else:
+            spent["rest of Ray"] += seconds
+    return spent
 
 
-async def cpu_ms_per_call(roles: Roles, calls: int, work: Awaitable[object]) -> dict[str, float]:
-    before = {role: cpu_s(procs) for role, procs in roles.items()}
+async def cpu_ms_per_call(
+    driver: psutil.Process, calls: int, work: Awaitable[object]
+) -> dict[str, float]:
+    before = cpu_s_by_role(driver)
     await work
-    return {role: (cpu_s(procs) - before[role]) * 1000 / calls for role, procs in roles.items()}
+    after = cpu_s_by_role(driver)
+    return {role: (after[role] - before[role]) * 1000 / calls for role in ROLES}
 
 
 def row(label: str, spent: dict[str, float], idle: dict[str, float] | None = None) -> str:
@@ -132,27 +130,19 @@ async def measure(calls: int, concurrency: int, rate: float) -> None:
     callee = serve.deployment(ray_actor_options={"num_cpus": 0.05})(Callee)
     caller = serve.deployment(ray_actor_options={"num_cpus": 0.05})(Caller)
     handle = serve.run(caller.bind(callee.bind()), name="calls", route_prefix=None)
-    caller_pid, callee_pid = await handle.pid.remote(), await handle.callee_pid.remote()
     me = psutil.Process()
-    rest = [p for p in me.children(recursive=True) if p.pid not in (caller_pid, callee_pid)]
-    roles: Roles = {
-        "caller": [psutil.Process(caller_pid)],
-        "callee": [psutil.Process(callee_pid)],
-        "rest of Ray": rest,
-        "this driver": [me],
-    }
     for kind in KINDS:  # warm every path once
         await handle.run.remote(kind, 50, concurrency, None)
     print(f"CPU ms per call, {calls} calls a row")
-    print(f"{'kind':32} " + " ".join(f"{role:>12}" for role in roles) + f" {'total':>8}")
+    print(f"{'kind':32} " + " ".join(f"{role:>12}" for role in ROLES) + f" {'total':>8}")
     for kind in KINDS:
         work = handle.run.remote(kind, calls, concurrency, None)
-        spent = await cpu_ms_per_call(roles, calls, work)
+        spent = await cpu_ms_per_call(me, calls, work)
         print(row(f"{kind}, {concurrency} at once", spent))
-    idle = await cpu_ms_per_call(roles, calls, asyncio.sleep(calls / rate))
+    idle = await cpu_ms_per_call(me, calls, asyncio.sleep(calls / rate))
     print(row(f"(idle for {calls / rate:.0f} s)", idle))
     for kind in KINDS:
-        spent = await cpu_ms_per_call(roles, calls, handle.run.remote(kind, calls, 1, rate))
+        spent = await cpu_ms_per_call(me, calls, handle.run.remote(kind, calls, 1, rate))
         print(row(f"{kind}, {rate:g}/s, net of idle", spent, idle))
     ray.shutdown()  # the whole local cluster, Serve with it
 
