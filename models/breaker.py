@@ -296,14 +296,11 @@ class CircuitBreakers:
             outcome = None
             if now - self._written_at.get(backend, float("-inf")) < self.config.success_batch_s:
                 return
-        batched, self._held[backend] = list(held), []
+        self._held[backend] = []  # `held` goes with this write
         self._written_at[backend] = now
-
-        def change(snap: Snapshot) -> tuple[bool, Snapshot]:
-            changed = after_outcomes(snap, batched, outcome, self.config)
-            return True, changed
-
-        await self._update(backend, change)
+        await self._update(
+            backend, lambda snap: (True, after_outcomes(snap, held, outcome, self.config))
+        )
 
     async def state(self, backend: str) -> State:
         snap = await self._read(backend)
