@@ -81,6 +81,10 @@ class FanoutSearch:
         query = await self.embed(question, subject, params)
         return await self.search_embedded(query, subject, k, params)
 
+    async def embed_text(self, text: str) -> Vectors:
+        """One text's vector from the query embedder (the answer check's field labels)."""
+        return await self._embed(text)
+
     async def embed(
         self, question: str, subject: str | None, params: SearchParams, always: bool = False
     ) -> EmbeddedQuery:

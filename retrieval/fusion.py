@@ -30,6 +30,12 @@ class FusionParams(BaseModel):
     # hit on top, where 60 (the RRF paper's) lets mid-ranked hits of both lists overtake it.
     keyword_weight: float = Field(0.75, ge=0)
     rrf_k: int = Field(5, ge=1, description="RRF damping: larger flattens rank differences.")
+    exact_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Weight of the exact look-up's ranking (entries the question names by "
+        "title, or by a field value it gives); 0 leaves it out.",
+    )
 
 
 def dense_ranking(candidates: Sequence[ShardCandidates]) -> list[Hit]:
@@ -46,6 +52,12 @@ def keyword_ranking(candidates: Sequence[ShardCandidates]) -> list[Hit]:
             for c in candidates
             for hit, terms in zip(c.keyword, c.keyword_terms, strict=True)
         ]
+    return sorted(hits, key=lambda h: h.score, reverse=True)
+
+
+def exact_ranking(candidates: Sequence[ShardCandidates]) -> list[Hit]:
+    # A shard of the release before exact look-up (a rolling upgrade) sends no `exact`.
+    hits = [hit for c in candidates for hit in getattr(c, "exact", [])]
     return sorted(hits, key=lambda h: h.score, reverse=True)
 
 
@@ -72,8 +84,10 @@ def fuse(
         (dense_ranking(candidates), params.dense_weight),
         (keyword_ranking(candidates), params.keyword_weight),
     ]
+    if params.exact_weight > 0:
+        rankings.append((exact_ranking(candidates), params.exact_weight))
     return reciprocal_rank_fusion(rankings, params.rrf_k)
 
 
 def _rescored(hit: Hit, score: float) -> Hit:
-    return Hit(hit.doc_id, hit.subject, hit.title, hit.text, score)
+    return hit.rescored(score)

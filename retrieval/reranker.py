@@ -28,7 +28,7 @@ def passage_for_scoring(hit: Hit, max_chars: int = 400) -> str:
 
 def reorder(hits: list[Hit], scores: list[float]) -> list[Hit]:
     ranked = sorted(zip(hits, scores, strict=True), key=lambda pair: pair[1], reverse=True)
-    return [Hit(h.doc_id, h.subject, h.title, h.text, float(s)) for h, s in ranked]
+    return [h.rescored(float(s)) for h, s in ranked]
 
 
 class CrossEncoderReranker:

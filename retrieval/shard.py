@@ -13,8 +13,10 @@ from retrieval import dense
 from retrieval.chunking import split_passages
 from retrieval.corpus import Document
 from retrieval.embedder import Embedder, Vectors
+from retrieval.exact import ExactLookup
 from retrieval.keyword import KeywordIndex, TermStats
 from retrieval.spelling import Speller
+from retrieval.structure import Structure, first_passages, learn
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,13 @@ class Hit:
     title: str
     text: str
     score: float
+    # What the entry states, learned at ingest (`retrieval.structure`): (label, value) pairs
+    # and other names. The answer check reads them; they cross handles with the hit.
+    facts: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    def rescored(self, score: float) -> Hit:
+        return replace(self, score=score)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,8 @@ class ShardCandidates:
     epoch: str = ""
     keyword_terms: list[dict[str, float]] = field(default_factory=list)
     term_stats: TermStats = field(default_factory=lambda: TermStats(0, {}))
+    # Entries the query names or gives a field value of (`retrieval.exact`), best first.
+    exact: list[Hit] = field(default_factory=list)
 
 
 def passages_of(documents: Iterable[Document], max_chars: int = 1000) -> list[Passage]:
@@ -105,6 +116,7 @@ class Shard:
         dense_index: Any,
         keyword: KeywordIndex,
         deleted: npt.NDArray[np.bool_] | None = None,
+        structure: Structure | None = None,
     ) -> None:
         self.subject = subject
         self.passages = passages
@@ -116,6 +128,28 @@ class Shard:
         self._filter = dense.exclusion(np.flatnonzero(self.deleted))
         self._keyword_mask = (~self.deleted).astype(np.float32) if self.tombstones else None
         self._speller: Speller | None = None
+        self._structure = structure
+        self._exact: ExactLookup | None = None
+
+    @property
+    def structure(self) -> Structure:
+        """What the entries state, learned from their first passages (stored with a version
+        as structure.json; a version written before it existed learns it on first use)."""
+        if self._structure is None:
+            live = zip(self.passages, self.deleted, strict=True)
+            firsts = first_passages((p.doc_id, p.title, p.text) for p, gone in live if not gone)
+            self._structure = learn(firsts)
+        return self._structure
+
+    @property
+    def exact(self) -> ExactLookup:
+        if self._exact is None:
+            firsts: dict[str, tuple[int, str, str]] = {}
+            for row, (p, gone) in enumerate(zip(self.passages, self.deleted, strict=True)):
+                if not gone:
+                    firsts.setdefault(p.doc_id, (row, p.doc_id, p.title))
+            self._exact = ExactLookup(list(firsts.values()), self.structure)
+        return self._exact
 
     @property
     def speller(self) -> Speller:
@@ -177,7 +211,10 @@ class Shard:
                 keyword_terms=self.keyword.term_scores(terms, list(best)),
                 term_stats=self.keyword.term_stats(terms),
             )
-        return found
+        matches = self.exact.find(keyword_query)
+        rows = np.asarray([m.row for m in matches], np.int64)
+        scores = np.asarray([m.score for m in matches], np.float32)
+        return replace(found, exact=list(self._documents(rows, scores, len(matches)).values()))
 
     def _documents(
         self, rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float32], k: int
@@ -192,9 +229,19 @@ class Shard:
             passage = self.passages[row]
             if passage.doc_id not in seen:
                 seen.add(passage.doc_id)
-                hits[row] = Hit(
-                    passage.doc_id, self.subject, passage.title, passage.text, float(score)
-                )
+                hits[row] = self._hit(passage, float(score))
             if len(hits) == k:
                 break
         return hits
+
+    def _hit(self, passage: Passage, score: float) -> Hit:
+        facts = self.structure.facts(passage.doc_id)
+        return Hit(
+            passage.doc_id,
+            self.subject,
+            passage.title,
+            passage.text,
+            score,
+            tuple(facts.fields.items()),
+            tuple(facts.aliases),
+        )

@@ -28,8 +28,10 @@ from retrieval import dense
 from retrieval.errors import ShardLoadError
 from retrieval.keyword import KeywordIndex
 from retrieval.shard import Passage, Shard
+from retrieval.structure import Structure
 
 MANIFEST = "manifest.json"
+STRUCTURE = "structure.json"
 CURRENT = "CURRENT"
 CHANGES = "changes.json"
 
@@ -206,6 +208,8 @@ def write_shard(shard: Shard, directory: Path) -> None:
         str(directory / "dense.faiss"),
     )
     shard.keyword.save(directory / "keyword")
+    # What the answer check and the exact look-up know of the entries, versioned with them.
+    write_atomically(directory / STRUCTURE, shard.structure.model_dump_json())
     if shard.tombstones:
         np.save(directory / "deleted.npy", shard.deleted)
 
@@ -239,4 +243,10 @@ def read_shard(subject: str, version_dir: Path) -> Shard:
     keyword = KeywordIndex.load(version_dir / "keyword", len(passages))
     deleted_path = version_dir / "deleted.npy"
     deleted = np.load(deleted_path) if deleted_path.is_file() else None
-    return Shard(subject, passages, index, keyword, deleted)
+    structure_path = version_dir / STRUCTURE
+    structure = (
+        Structure.model_validate_json(structure_path.read_text(encoding="utf-8"))
+        if structure_path.is_file()
+        else None  # written before structures were: learnt again from its passages on use
+    )
+    return Shard(subject, passages, index, keyword, deleted, structure)

@@ -61,3 +61,22 @@ def test_one_shard_keeps_its_own_bm25_order_and_scores(keyword_shards):
     idf = collection_idf([found.term_stats])
     for hit_, terms in zip(found.keyword, found.keyword_terms, strict=True):
         assert rescore(terms, found.term_stats, idf) == pytest.approx(hit_.score, rel=1e-5)
+
+
+def test_an_entry_found_by_a_value_the_question_gives_joins_the_top():
+    """Resemblance ranks hydrogen first for "which element has atomic number 40?"; the
+    exact look-up's ranking brings zirconium into the top two, and its weight 0 leaves it out."""
+    dense = [hit("hydrogen", 0.6), hit("helium", 0.5), hit("zirconium", 0.4)]
+    keyword = [hit("hydrogen", 9.0), hit("lithium", 8.0), hit("helium", 7.0)]
+    exact = [hit("zirconium", 200.0)]
+    candidates = [ShardCandidates("chemistry", dense, keyword, exact=exact)]
+    fused = fuse(candidates, FusionParams(), "hybrid")
+    assert "zirconium" in [h.doc_id for h in fused[:2]]
+    without = fuse(candidates, FusionParams(exact_weight=0), "hybrid")
+    assert "zirconium" not in [h.doc_id for h in without[:2]]
+
+
+def test_candidates_from_a_shard_of_the_release_before_fuse_without_exact_matches():
+    old = ShardCandidates("chemistry", [hit("carbon", 0.7)], [hit("carbon", 3.0)])
+    del old.__dict__["exact"]  # as unpickled from a shard that predates the field
+    assert [h.doc_id for h in fuse([old], FusionParams(), "hybrid")] == ["carbon"]
