@@ -97,7 +97,7 @@ class ReplaceEvent(Event):
 
 
 class GroundingInfo(Event):
-    verdict: Literal["supported", "repaired", "unsupported"]
+    verdict: Literal["supported", "repaired", "unsupported", "unverified"]
     score: float
     unsupported: list[str] = Field(default_factory=list)  # the claims the sources did not hold
 
@@ -110,7 +110,7 @@ class PracticeItemView(Event):
     """A practice item as the student sees it before checking: never its key."""
 
     item_id: str
-    kind: Literal["number", "symbol", "name", "term", "meaning"]
+    kind: Literal["number", "code", "name", "value", "term", "meaning"]
     question: str
     choices: list[str] = Field(default_factory=list)
     subject: str

@@ -13,8 +13,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from grounding.check import GroundingConfig
+from grounding.question import Entry, LabelMeaning
+from grounding.step import AnswerChecker
 from models.backend import ChatMessage, GenerationRequest, ModelInfo
 from models.breaker import BreakerConfig, CircuitBreakers
 from models.breaker import State as BreakerState
@@ -33,7 +37,6 @@ from models.experiments import Experiment, assign
 from models.generation import CallObserver, ChainRunner, Generation, LLMClient, Price
 from models.prompts import SourceText, build_messages
 from models.resilience import Deadline, RetryOverride, RetryPolicy
-from models.response_optimizer import GroundingConfig
 from models.routing import RouteChoice, RoutePolicy, classify
 from response_cache.lookup import CacheContext, CachedAnswers, CacheObserver, replay
 from response_cache.rules import CacheConfig, is_personal
@@ -41,7 +44,6 @@ from response_cache.stores import ResponseCache
 from retrieval.fanout import FanoutSearch, SearchOutcome, elapsed_ms
 from retrieval.pipeline import SearchParams, select_subjects
 from retrieval.shard import Hit
-from service.answer_check import AnswerChecker
 
 SUMMARY_PROMPT = (
     "Summarise this conversation between a student and a tutor in at most three sentences. "
@@ -137,6 +139,7 @@ class TutorRouter:
         self.config = config or RouterConfig()
         self._probing: dict[str, asyncio.Task[bool | None]] = {}
         self.checker = AnswerChecker(self._runner, deadline_s=30.0)
+        self._label_vectors: dict[str, Any] = {}
 
     @property
     def config(self) -> RouterConfig:
@@ -260,12 +263,14 @@ class TutorRouter:
             if isinstance(event, TokenEvent):
                 parts.append(event.text)
             elif isinstance(event, DoneEvent):
+                entries = self._entries(outcome)
                 checked = await self.checker.review(
                     self._grounding_for(plan),
                     plan.question,
-                    self._prompt_sources(outcome),
+                    entries,
                     "".join(parts),
                     event,
+                    await self._meaning(entries, vector),
                 )
                 for extra in checked.events:
                     yield extra
@@ -325,6 +330,24 @@ class TutorRouter:
         if plan.grounding is None:
             return config
         return config.model_copy(update={"mode": plan.grounding})
+
+    def _entries(self, outcome: SearchOutcome) -> list[Entry]:
+        """The entries the model was given, with what each states: what the check reads."""
+        top = outcome.hits[: self.config.generation.sources_in_prompt]
+        return [Entry(h.title, h.text, dict(h.facts), h.aliases) for h in top]
+
+    async def _meaning(self, entries: list[Entry], vector: Any) -> LabelMeaning | None:
+        """The question's embedding and its entries' field labels', for the check to tell
+        which field a question means when it does not use the label's words. Each label is
+        embedded once a replica (a handful per curriculum)."""
+        labels = {label.lower() for e in entries for label in e.facts}
+        if vector is None or not labels:
+            return None
+        for label in labels - self._label_vectors.keys():
+            embedded = await self.retrieval.embed_text(label)
+            self._label_vectors[label] = np.asarray(embedded, np.float32).reshape(-1)
+        question = np.asarray(vector, np.float32).reshape(-1)
+        return LabelMeaning(question, {lab: self._label_vectors[lab] for lab in labels})
 
     def _prompt_sources(self, outcome: SearchOutcome) -> list[SourceText]:
         """The passages the model is given: what its answer must rest on."""

@@ -30,7 +30,7 @@ DEFINITIONS: dict[str, tuple[Kind, str, tuple[str, ...]]] = {
     "tutor_feedback": ("counter", "User feedback", ("arm", "rating")),
     "tutor_grounding": (
         "counter",
-        "Answers checked against their sources: supported, repaired or unsupported",
+        "Answers checked against their sources: supported, repaired, unsupported or unverified",
         ("verdict", "model"),
     ),
     "tutor_backend_calls": ("counter", "Calls to a backend by outcome", ("backend", "outcome")),

@@ -42,7 +42,7 @@ FLAGGED = f"""SELECT r.request_id, r.user_id, r.question, r.at,
              THEN 'rated down' ELSE r.grounding END AS reason
     FROM request_log r JOIN users u ON u.id = r.user_id
     WHERE {IN_CLASSES} AND r.endpoint = 'query' AND (
-        r.grounding IN ('unsupported', 'repaired')
+        r.grounding IN ('unsupported', 'repaired', 'unverified')
         OR EXISTS (SELECT 1 FROM feedback f WHERE f.request_id = r.request_id AND f.rating = -1))
     ORDER BY r.at DESC, r.id DESC LIMIT %(limit)s"""
 

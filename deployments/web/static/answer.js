@@ -8,7 +8,8 @@ import { el, append, clear } from "./dom.js";
 const VERDICTS = {
   supported: ["Checked against the sources", "verdict-ok"],
   repaired: ["Corrected to match the sources", "verdict-fixed"],
-  unsupported: ["Could not be checked against the sources", "verdict-warn"],
+  unsupported: ["Not supported by the sources", "verdict-warn"],
+  unverified: ["Could not be checked against the sources", "verdict-warn"],
 };
 const CITATION = /\[(\d{1,2})\]/g;
 // Each answer event's type, and the method that shows it.
@@ -138,7 +139,7 @@ export class AnswerView {
   }
 
   showVerdict(event) {
-    const [words, kind] = VERDICTS[event.verdict] ?? VERDICTS.unsupported;
+    const [words, kind] = VERDICTS[event.verdict] ?? VERDICTS.unverified;
     const claims = event.verdict === "unsupported" ? event.unsupported ?? [] : [];
     const detail = claims.length ? ` (the sources do not say: ${claims.join(", ")})` : "";
     append(this.notes, [el("p", { class: `verdict ${kind}`, "data-testid": "verdict", text: words + detail })]);

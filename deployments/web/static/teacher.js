@@ -8,6 +8,7 @@ import { sessionCard, transcript } from "./sessions.js";
 const REASONS = {
   "rated down": "Rated down by the student",
   unsupported: "Not supported by the sources",
+  unverified: "Could not be checked against the sources",
   repaired: "Corrected to match the sources",
 };
 

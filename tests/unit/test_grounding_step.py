@@ -31,15 +31,15 @@ def shards(chemistry_docs):
     }
 
 
-def router(shards: Any, model: ScriptedBackend, mode: str) -> TutorRouter:
+def router(shards: Any, model: ScriptedBackend, mode: str, regenerate: bool = False) -> TutorRouter:
     config = RouterConfig.model_validate(
-        {"policy": {"default": ["local"]}, "grounding": {"mode": mode}}
+        {"policy": {"default": ["local"]}, "grounding": {"mode": mode, "regenerate": regenerate}}
     )
     return local_router(HashingEmbedder(), shards, {"local": model}, config=config)
 
 
-async def ask(tutor: TutorRouter) -> list[Any]:
-    return [e async for e in tutor.answer(QueryPlan(QUESTION, request_id="r" * 32))]
+async def ask(tutor: TutorRouter, question: str = QUESTION) -> list[Any]:
+    return [e async for e in tutor.answer(QueryPlan(question, request_id="r" * 32))]
 
 
 def streamed(events: list[Any]) -> str:
@@ -48,7 +48,7 @@ def streamed(events: list[Any]) -> str:
 
 async def test_a_wrong_number_is_replaced_by_the_answer_asked_again_with_the_passage(shards):
     model = ScriptedBackend(WRONG, RIGHT)
-    events = await ask(router(shards, model, "repair"))
+    events = await ask(router(shards, model, "repair", regenerate=True))
     assert streamed(events) == WRONG  # tokens streamed as they came
     replace = next(e for e in events if isinstance(e, ReplaceEvent))
     assert replace.text == RIGHT
@@ -59,13 +59,47 @@ async def test_a_wrong_number_is_replaced_by_the_answer_asked_again_with_the_pas
     # 12 is a number the passage has (carbon's weight, 12.011): the asked field is what fails.
     assert grounding.unsupported == ["atomic number: 6"]
     again = model.requests[1].messages[0].content
-    assert "Atomic number: 6" in again  # the second try quoted the passage's field
+    # The second try quoted the passage's answer.
+    assert "The atomic number of carbon is 6 [1]." in again
 
 
 async def test_an_answer_still_wrong_is_replaced_by_the_passage_itself(shards):
-    events = await ask(router(shards, ScriptedBackend(WRONG), "repair"))
+    model = ScriptedBackend(WRONG, WRONG)
+    events = await ask(router(shards, model, "repair", regenerate=True))
     replace = next(e for e in events if isinstance(e, ReplaceEvent))
     assert replace.text == "The atomic number of carbon is 6 [1]."
+    assert events[-1].grounding.verdict == "repaired"
+
+
+async def test_by_default_a_repair_costs_no_second_model_call(shards):
+    model = ScriptedBackend(WRONG, RIGHT)
+    events = await ask(router(shards, model, "repair"))
+    assert next(e for e in events if isinstance(e, ReplaceEvent)).text == (
+        "The atomic number of carbon is 6 [1]."
+    )
+    assert len(model.requests) == 1
+
+
+async def test_a_fact_about_nothing_in_the_curriculum_is_not_invented(shards):
+    """The local model's own answer to this question (issue 25), labelled *corrected* before."""
+    invented = "Vibranium is a chemical element with the atomic number of 108."
+    events = await ask(
+        router(shards, ScriptedBackend(invented), "repair"),
+        "What is the atomic number of vibranium?",
+    )
+    replace = next(e for e in events if isinstance(e, ReplaceEvent))
+    assert "does not say" in replace.text and "108" not in replace.text
+    assert events[-1].grounding.verdict == "unverified"
+
+
+async def test_a_true_fact_about_another_entry_does_not_answer_a_value_look_up(shards):
+    """Issue 25's answer to "which element has atomic number 6?": hydrogen's true number."""
+    events = await ask(
+        router(shards, ScriptedBackend("The atomic number of hydrogen is 1 [1]."), "repair"),
+        "Which chemical element has atomic number 6?",
+    )
+    replace = next(e for e in events if isinstance(e, ReplaceEvent))
+    assert "carbon" in replace.text.lower() and "6" in replace.text
     assert events[-1].grounding.verdict == "repaired"
 
 
