@@ -27,12 +27,12 @@ from common import ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from retrieval import training_queries as recipe  # noqa: E402
 from retrieval.corpus import CorpusReport, Document, read_documents  # noqa: E402
 from retrieval.embedder import default_model_path  # noqa: E402
 from retrieval.evaluation import EvalCase, read_cases, score_rankings  # noqa: E402
 from retrieval.preprocess import prepare_query  # noqa: E402
 from retrieval.shard import embedding_text, passages_of  # noqa: E402
+from training import training_queries as recipe  # noqa: E402
 
 BATCH = 64
 LEARNING_RATE = 3e-5

@@ -8,8 +8,7 @@ ModelError
 │   └── BackendUnavailable  cannot connect, or the engine is not running
 ├── RequestRejected         4xx other than 429: the request itself is wrong; do not retry
 ├── StreamInterrupted       failed after tokens were sent; never retried or hidden
-├── UnknownBackendError     a config names a backend type that is not registered
-└── FinetuneError           `tutor finetune` cannot start or finish (offline; no request)
+└── UnknownBackendError     a config names a backend type that is not registered
 """
 
 from __future__ import annotations
@@ -70,8 +69,3 @@ class UnknownBackendError(ModelError):
     def __init__(self, kind: str, known: list[str]) -> None:
         self.init_args = (kind, known)
         super().__init__(f"unknown backend type {kind!r}; available: {', '.join(sorted(known))}")
-
-
-class FinetuneError(ModelError):
-    """A fine-tune run that cannot start (no base model, a taken name, no GPU asked for) or
-    finish (no example fits the sequence length); the message names the problem."""

@@ -2,16 +2,17 @@
 
 Forgiving about form, strict about content: case, punctuation, articles and a choice's letter
 ("b", "B)") do not matter; a number is right within a tolerance (a whole-number key exactly, a
-decimal one within 1% or 0.05: 39.1 and 39 for 39.0983), a symbol in any case ("k" for K), a
-name by its surname, a term as the term (or a single-word inflection of it), a meaning by its
-choice or by most of its key words.
+decimal one within 1% or 0.05: 39.1 and 39 for 39.0983), a code in any case ("k" for K), a
+name by its surname, a term or other value as written (or a single-word inflection of it), a
+meaning by its choice or by most of its key words. The item's kind says which: no field's label
+matters here.
 """
 
 from __future__ import annotations
 
 import re
 
-from models.response_optimizer import key_terms
+from grounding.text import key_terms
 from practice.items import PracticeItem
 
 ARTICLES = re.compile(r"\b(?:a|an|the)\b")
@@ -45,7 +46,7 @@ def is_correct(item: PracticeItem, answer: str) -> bool:
     if item.kind == "number":
         return number_matches(item.key, given)
     words = normalised(given)
-    if item.kind == "symbol":
+    if item.kind == "code":
         return words == item.key.lower()
     if item.kind == "meaning":
         terms = key_terms(item.key)

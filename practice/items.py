@@ -1,10 +1,11 @@
 """Practice items made from curriculum passages, with their answer keys.
 
-An item is built from what a passage states, so its key is right by construction: a chemistry
-entry gives its header fields ("Symbol: K Atomic number: 19 Atomic weight: 39.0983") and its
-discoverer; a dictionary entry gives its first sense, asked as "which term means ...". Each
-request draws the passage (among the best hits on the topic), the fact and the order of the
-choices at random, so a student asking twice gets different items.
+An item is built from what a passage states, so its key is right by construction: a field the
+entry states ("Label: value", learned from the curriculum at ingest and carried by the hit as
+`Hit.facts`) is asked as "What is the <label> of <title>?"; an entry's first sentence is asked
+as "which term means ...". Nothing here names a subject or its fields. Each request draws the
+passage (among the best hits on the topic), the fact and the order of the choices at random, so
+a student asking twice gets different items.
 """
 
 from __future__ import annotations
@@ -17,52 +18,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from models.answer_eval import first_sense
-from models.response_optimizer import FIELDS, key_terms, plain
+from grounding.text import key_terms, plain
 from retrieval.shard import Hit
 
-ItemKind = Literal["number", "symbol", "name", "term", "meaning"]
-FIELD_KINDS: dict[str, ItemKind] = {
-    "atomic number": "number",
-    "atomic weight": "number",
-    "symbol": "symbol",
-    "discoverer": "name",
-}
-QUESTIONS = {
-    "atomic number": "What is the atomic number of {t}?",
-    "atomic weight": "What is the atomic weight of {t}?",
-    "symbol": "What is the chemical symbol for {t}?",
-    "discoverer": "Who discovered {t}?",
-}
-# Symbols to offer as wrong choices when the hits give too few of their own.
-COMMON_SYMBOLS = [
-    "H",
-    "He",
-    "Li",
-    "C",
-    "N",
-    "O",
-    "F",
-    "Ne",
-    "Na",
-    "Mg",
-    "Al",
-    "Si",
-    "P",
-    "S",
-    "Cl",
-    "Ar",
-    "K",
-    "Ca",
-    "Fe",
-    "Cu",
-    "Zn",
-    "Ag",
-    "Sn",
-    "Au",
-    "Hg",
-    "Pb",
-]
+# How a key is graded (`practice.grading`), told by the value's shape alone.
+ItemKind = Literal["number", "code", "name", "value", "term", "meaning"]
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+CODE = re.compile(r"[A-Z][A-Za-z0-9]{0,2}")  # one short token with a capital: "K", "Fe", "USD"
+# The structure cuts a field's prose value at four words: a value that long may be cut prose.
+MAX_VALUE_WORDS = 3
+MIN_WRONG = 2  # a code with fewer wrong choices than this is asked open
 CHOICES = 4
 PRACTICE_WORDS = re.compile(
     r"\b(?:quiz|test|ask)\s+me\b(?:\s+(?:on|about|some))?|\b(?:give|make|write|create|generate)"
@@ -89,6 +54,7 @@ class PracticeItem(BaseModel):
 
     item_id: str
     kind: ItemKind
+    label: str | None = None  # a field item's label, as the entry writes it
     question: str
     choices: list[str] = Field(default_factory=list)
     key: str
@@ -118,10 +84,35 @@ def topic_of(request: str) -> str:
     return topic or request
 
 
-def facts_of(text: str) -> dict[str, str]:
-    """The fields a chemistry passage states, by name."""
-    found = {name: states.search(text) for name, (_, states) in FIELDS.items()}
-    return {name: match.group(1).strip() for name, match in found.items() if match}
+def fact_question(label: str, title: str) -> str:
+    """How a field is asked: from its label as the entry writes it ("Atomic number")."""
+    return f"What is the {label.lower()} of {title}?"
+
+
+def item_facts(hit: Hit) -> dict[str, str]:
+    """The hit's learned fields an item can ask, by label: one value (not a list) of at most
+    three words, stated in the passage the student reads after checking."""
+    shown = plain(hit.text)
+    return {label: value for label, value in hit.facts if is_askable(label, value, shown)}
+
+
+def is_askable(label: str, value: str, shown: str) -> bool:
+    if "," in value or ":" in value or len(value.split()) > MAX_VALUE_WORDS:
+        return False
+    return f"{label}:" in shown and value in shown
+
+
+def kind_of(value: str) -> ItemKind:
+    """How a field's value is graded: a number within a tolerance, a code in any case, a name
+    (two or more capitalised words) by its last word, any other value as written."""
+    if NUMBER.fullmatch(value):
+        return "number"
+    if CODE.fullmatch(value):
+        return "code"
+    words = value.split()
+    if len(words) > 1 and words[0][:1].isupper() and words[-1][:1].isupper():
+        return "name"
+    return "value"
 
 
 def make_item(
@@ -137,26 +128,43 @@ def make_item(
 
 
 def fact_item(hit: Hit, hits: Sequence[Hit], rng: random.Random) -> PracticeItem | None:
-    facts = facts_of(hit.text)
+    facts = item_facts(hit)
     if not facts:
         return None
-    name = rng.choice(sorted(facts))
-    key = facts[name]
-    kind = FIELD_KINDS[name]
-    others = [facts_of(h.text).get(name) for h in hits if h.doc_id != hit.doc_id]
-    choices: list[str] = []
-    if kind == "symbol":
-        choices = with_distractors(key, [o for o in others if o] + COMMON_SYMBOLS, rng)
-    elif kind == "number":
-        choices = with_distractors(key, [o for o in others if o] + near_numbers(key, rng), rng)
+    label = rng.choice(sorted(facts))
+    key = facts[label]
+    kind = kind_of(key)
     return PracticeItem(
         item_id=new_item_id(),
         kind=kind,
-        question=QUESTIONS[name].format(t=hit.title),
-        choices=choices,
+        label=label,
+        question=fact_question(label, hit.title),
+        choices=fact_choices(kind, key, values_of(label, hit, hits), rng),
         key=key,
         passage=passage_of(hit),
     )
+
+
+def values_of(label: str, hit: Hit, hits: Sequence[Hit]) -> list[str]:
+    """Other entries' values of the same field: the wrong choices on offer."""
+    return [
+        value
+        for other in hits
+        if other.doc_id != hit.doc_id
+        for name, value in item_facts(other).items()
+        if name.lower() == label.lower()
+    ]
+
+
+def fact_choices(kind: ItemKind, key: str, others: list[str], rng: random.Random) -> list[str]:
+    """A number among others and near ones; a code among other entries' codes when there are
+    enough; anything else is asked open (its wrong choices would give the key away)."""
+    alike = [o for o in others if kind_of(o) == kind]
+    if kind == "number":
+        return with_distractors(key, alike + near_numbers(key, rng), rng)
+    if kind == "code" and len({o.lower() for o in alike} - {key.lower()}) >= MIN_WRONG:
+        return with_distractors(key, alike, rng)
+    return []
 
 
 def term_item(hit: Hit, hits: Sequence[Hit], rng: random.Random) -> PracticeItem | None:
@@ -187,6 +195,14 @@ def term_item(hit: Hit, hits: Sequence[Hit], rng: random.Random) -> PracticeItem
         key=hit.title,
         passage=passage_of(hit),
     )
+
+
+def first_sense(text: str) -> str:
+    """An entry's first sense: its text up to the first sentence's end or the next numbered
+    sense ("1: ... 2: ..."), without tags, bracketed notes and asides in parentheses."""
+    text = plain(re.sub(r"\([^)]*\)", " ", text))
+    first = re.split(r"\s+\d+:\s|(?<=[.;])\s", text.strip(), maxsplit=1)[0]
+    return " ".join(first.split())
 
 
 def sense_of(hit: Hit) -> str:

@@ -33,14 +33,14 @@ from retrieval.evaluation import evaluate, read_cases  # noqa: E402
 from retrieval.fusion import FusionParams  # noqa: E402
 from retrieval.local import LocalRetriever  # noqa: E402
 from retrieval.reranker import CrossEncoderReranker  # noqa: E402
-from retrieval.reranker_training import (  # noqa: E402
+from retrieval.store import ShardStore  # noqa: E402
+from training.reranker_training import (  # noqa: E402
     TrainConfig,
     build_groups,
     first_stage_ranker,
     train,
 )
-from retrieval.store import ShardStore  # noqa: E402
-from retrieval.training_queries import (  # noqa: E402
+from training.training_queries import (  # noqa: E402
     build_queries,
 )
 

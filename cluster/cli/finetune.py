@@ -1,5 +1,5 @@
 """`tutor finetune`: the curriculum model, trained in this process (no Ray) by
-`models.finetune`, then the directory, its manifest and how to serve it. The heavy imports
+`training.finetune`, then the directory, its manifest and how to serve it. The heavy imports
 wait until the command runs, so the rest of `tutor` starts as fast as before."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cluster import launcher
 from cluster.settings import get_settings
 
 if TYPE_CHECKING:
-    from models.finetune import FinetuneResult
+    from training.finetune import FinetuneResult
 
 
 class DeviceChoice(StrEnum):
@@ -92,8 +92,8 @@ def run_command(base: str, options: dict[str, Any]) -> int:
     """Train with the command's options; a problem the operator can fix exits 2, named."""
     from pydantic import ValidationError
 
-    from models.errors import FinetuneError
-    from models.finetune import FinetuneConfig, run_finetune
+    from training.errors import FinetuneError
+    from training.finetune import FinetuneConfig, run_finetune
 
     models_dir = get_settings().models_dir
     given = {k: v for k, v in options.items() if v is not None}

@@ -1,7 +1,7 @@
 """A character tokenizer with SmolLM2's ChatML chat template, for unit tests of how fine-tune
 examples are encoded: one id a character (its code point + 3), so a test reads ids as text.
 
-Real code with the part of the Hugging Face tokenizer interface `models.finetune_train` uses.
+Real code with the part of the Hugging Face tokenizer interface `training.finetune_train` uses.
 """
 
 from __future__ import annotations

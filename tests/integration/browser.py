@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, sync_playwright
 
-from practice.items import QUESTIONS, facts_of
+from practice.items import fact_question
+from retrieval.structure import learn
 from tests.conftest import read_docs
 
 DESKTOP = {"width": 1000, "height": 900}
@@ -130,13 +131,24 @@ def finished(turn: Locator, timeout_s: float = 10) -> None:
     done.wait_for(state="attached", timeout=timeout_s * 1000)
 
 
+def practice_keys(subject: str = "chemistry") -> dict[str, str]:
+    """Each field practice question on the subject's entries, with its key: the value the
+    entry's passage states (its fields learned as ingest learns them)."""
+    docs = read_docs(subject)
+    learned = learn((d["id"], d["title"], d["text"]) for d in docs)
+    return {
+        fact_question(label, d["title"]): value
+        for d in docs
+        for label, value in learned.facts(d["id"]).fields.items()
+    }
+
+
 def answer_key(question: str) -> str:
     """The key of a practice item on a chemistry element, from the element's own passage."""
-    for doc in read_docs("chemistry"):
-        for name, value in facts_of(doc["text"]).items():
-            if QUESTIONS[name].format(t=doc["title"]) == question:
-                return value
-    raise AssertionError(f"no element's passage answers {question!r}")
+    key = practice_keys().get(question)
+    if key is None:
+        raise AssertionError(f"no element's passage answers {question!r}")
+    return key
 
 
 def answer_practice(form: Locator, answer: str) -> None:

@@ -12,10 +12,12 @@ from typer.testing import CliRunner, Result
 
 from cluster.cli.main import app
 from cluster.settings import get_settings
-from models.errors import FinetuneError
-from models.finetune import select_device
-from models.finetune_data import build_dataset, read_curriculum
-from models.finetune_train import (
+from tests.conftest import CURRICULUM
+from tests.fakes.tokenizer import CharTokenizer
+from training.errors import FinetuneError
+from training.finetune import select_device
+from training.finetune_data import build_dataset, read_curriculum
+from training.finetune_train import (
     IGNORE,
     Encoded,
     batches,
@@ -24,8 +26,6 @@ from models.finetune_train import (
     pad_batch,
     should_stop,
 )
-from tests.conftest import CURRICULUM
-from tests.fakes.tokenizer import CharTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_the_answer_only_loss_is_the_models_own_loss_on_the_same_labels():
     torch = pytest.importorskip("torch")
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from models.finetune_train import answer_loss
+    from training.finetune_train import answer_loss
 
     torch.manual_seed(0)
     config = LlamaConfig(

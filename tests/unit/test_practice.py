@@ -15,8 +15,9 @@ from cluster.storage.db import with_practice_result
 from deployments.api_access import AccessControl
 from graphs.single_process import local_api, local_router
 from practice.grading import is_correct
-from practice.items import Passage, PracticeItem, facts_of, make_item, topic_of
+from practice.items import Passage, PracticeItem, item_facts, make_item, topic_of
 from retrieval.shard import Hit
+from retrieval.structure import learn
 from tests.fakes.hashing_embedder import HashingEmbedder
 from tests.fakes.llm import EchoSourceBackend
 
@@ -25,8 +26,21 @@ QUERY, CHECK = "/api/v1/ai-tutor/query", "/api/v1/ai-tutor/practice/check"
 
 
 def hits_of(docs: list[dict[str, str]], *ids: str) -> list[Hit]:
+    """Hits as a shard gives them: with the facts learned from the subject's entries."""
+    learned = learn([(d["id"], d["title"], d["text"]) for d in docs])
     by_id = {d["id"]: d for d in docs}
-    return [Hit(i, by_id[i]["subject"], by_id[i]["title"], by_id[i]["text"], 1.0) for i in ids]
+    return [
+        Hit(
+            i,
+            by_id[i]["subject"],
+            by_id[i]["title"],
+            by_id[i]["text"],
+            1.0,
+            facts=tuple(learned.facts(i).fields.items()),
+            aliases=tuple(learned.facts(i).aliases),
+        )
+        for i in ids
+    ]
 
 
 def item(kind: str, key: str, choices: tuple[str, ...] = ()) -> PracticeItem:
@@ -49,23 +63,74 @@ def test_the_topic_is_the_request_without_its_practice_words():
 
 def test_a_chemistry_item_asks_what_its_passage_states_and_its_key_is_that_value(chemistry_docs):
     hits = hits_of(chemistry_docs, "chemistry:potassium", "chemistry:sodium", "chemistry:argon")
-    facts = facts_of(hits[0].text)
-    assert facts["atomic number"] == "19" and facts["symbol"] == "K"
+    facts = item_facts(hits[0])
+    assert facts["Atomic number"] == "19" and facts["Symbol"] == "K"
+    expected = {
+        "What is the atomic number of potassium?": ("19", "number"),
+        "What is the symbol of potassium?": ("K", "code"),
+        "What is the atomic weight of potassium?": ("39.0983", "number"),
+    }
     seen = set()
     for seed in range(20):
         made = make_item(hits, random.Random(seed))
         assert made is not None and made.passage.id == "chemistry:potassium"
         seen.add(made.question)
-        expected = {
-            "What is the atomic number of potassium?": "19",
-            "What is the chemical symbol for potassium?": "K",
-            "What is the atomic weight of potassium?": "39.0983",
-            "Who discovered potassium?": "Sir Humphry Davy",
-        }[made.question]
-        assert made.key == expected
-        if made.choices:
-            assert made.key in made.choices and len(set(made.choices)) == len(made.choices) == 4
-    assert len(seen) >= 3  # items vary between requests
+        assert (made.key, made.kind) == expected[made.question]
+        # Wrong choices are the other entries' values of the same field (and near numbers).
+        assert made.key in made.choices and len(set(made.choices)) == len(made.choices) >= 3
+        if made.kind == "code":
+            assert set(made.choices) == {"K", "Na", "Ar"}
+        assert is_correct(made, made.key.lower())
+        assert is_correct(made, "ABCD"[made.choices.index(made.key)])
+        assert made.label in item_facts(hits[0])  # the field asked, as the entry writes it
+    assert len(seen) == 3  # items vary between requests
+
+
+# A made-up subject the product has never seen: its fields are learned, nothing is named.
+ATLAS = [
+    ("Ruritania", "Strelsau", "RUR", "381", "Rudolf Elphberg"),
+    ("Syldavia", "Klow", "SYK", "390", "Ottokar Muskar"),
+    ("Freedonia", "Marxburg", "FRD", "299", "Rufus Firefly"),
+    ("Graustark", "Edelweiss", "GRG", "377", "Yetive Guggenslocker"),
+]
+ATLAS_DOCS = [
+    {
+        "id": f"atlas:{name.lower()}",
+        "subject": "atlas",
+        "title": name,
+        "text": f"Capital: {capital} Currency code: {code} Calling code: {calling} "
+        f"Head of state: {head}. {name} is a small kingdom far from anywhere.",
+    }
+    for name, capital, code, calling, head in ATLAS
+]
+
+
+def test_a_made_up_subjects_fields_make_items_graded_by_their_shape_with_no_code_change():
+    hits = hits_of(
+        ATLAS_DOCS, "atlas:ruritania", "atlas:syldavia", "atlas:freedonia", "atlas:graustark"
+    )
+    right = {
+        "What is the capital of Ruritania?": ("Strelsau", "value", "strelsau"),
+        "What is the currency code of Ruritania?": ("RUR", "code", "rur"),
+        "What is the calling code of Ruritania?": ("381", "number", "+381"),
+        "What is the head of state of Ruritania?": ("Rudolf Elphberg", "name", "Elphberg"),
+    }
+    wrong = {"value": "Klow", "code": "SYK", "number": "390", "name": "Muskar"}
+    seen = set()
+    for seed in range(30):
+        made = make_item(hits, random.Random(seed))
+        assert made is not None and made.passage.id == "atlas:ruritania"
+        key, kind, answer = right[made.question]
+        assert (made.key, made.kind) == (key, kind) and made.label is not None
+        assert is_correct(made, answer) and not is_correct(made, wrong[kind])
+        if kind == "code":  # among the other kingdoms' codes
+            assert sorted(made.choices) == ["FRD", "GRG", "RUR", "SYK"]
+        elif kind == "number":
+            assert made.key in made.choices and len(set(made.choices)) == 4
+        else:
+            assert made.choices == []  # a capital or a name is asked open
+        seen.add(made.question)
+    assert len(seen) == 4
 
 
 COMPILER = "A program that converts another program from some source language to machine language."
@@ -74,7 +139,7 @@ COMPILER = "A program that converts another program from some source language to
 def test_a_definition_item_asks_for_the_term_or_its_meaning_and_varies(computing_docs):
     wanted = ("recursion", "compiler", "interpreter")
     docs = sorted((d for d in computing_docs if d["title"] in wanted), key=lambda d: d["title"])
-    hits = [Hit(d["id"], d["subject"], d["title"], d["text"], 1.0) for d in docs]  # compiler 1st
+    hits = hits_of(docs, *(d["id"] for d in docs))  # compiler first
     kinds = set()
     for seed in range(12):
         made = make_item(hits, random.Random(seed))
@@ -100,16 +165,18 @@ def test_a_definition_item_asks_for_the_term_or_its_meaning_and_varies(computing
         ("number", "39.0983", "39.1", True),
         ("number", "39.0983", "39", True),
         ("number", "39.0983", "41", False),
-        ("symbol", "K", "k", True),
-        ("symbol", "K", " K. ", True),
-        ("symbol", "Co", "CO2", False),
-        ("symbol", "Lu", "LU-7", False),
+        ("code", "K", "k", True),
+        ("code", "K", " K. ", True),
+        ("code", "Co", "CO2", False),
+        ("code", "Lu", "LU-7", False),
         ("name", "Humphry Davy", "davy", True),
         ("name", "Humphry Davy", "Sir Humphry Davy!", True),
         ("name", "Humphry Davy", "Dalton", False),
         ("term", "interpreter", "an interpreter", True),
         ("term", "interpreter", "interpreters", True),
         ("term", "interpreter", "compiler", False),
+        ("value", "Strelsau", "strelsau", True),
+        ("value", "Strelsau", "Klow", False),
     ],
 )
 def test_grading_forgives_form_not_content(kind: str, key: str, answer: str, right: bool):
@@ -118,9 +185,9 @@ def test_grading_forgives_form_not_content(kind: str, key: str, answer: str, rig
 
 def test_a_choice_may_be_answered_by_its_letter():
     choices = ("Na", "K", "Ar", "Ca")
-    assert is_correct(item("symbol", "K", choices), "B")
-    assert is_correct(item("symbol", "K", choices), "b)")
-    assert not is_correct(item("symbol", "K", choices), "A")
+    assert is_correct(item("code", "K", choices), "B")
+    assert is_correct(item("code", "K", choices), "b)")
+    assert not is_correct(item("code", "K", choices), "A")
 
 
 def test_progress_counts_each_checked_item_in_total_and_by_subject():
@@ -158,7 +225,7 @@ def test_a_practice_request_returns_an_item_without_its_key_and_the_check_grades
     assert body["route"] == "practice-item" and practice["source_id"] == "chemistry:potassium"
     assert set(practice) == {"item_id", "kind", "question", "choices", "subject", "source_id"}
     assert practice["question"] in body["answer"]
-    key = {"19", "K", "39.0983", "Sir Humphry Davy"}
+    key = {"19", "K", "39.0983"}
     assert "potassium" in practice["question"]
     check = client.post(
         CHECK, json={"item_id": practice["item_id"], "answer": "no idea"}, headers=auth("ann")

@@ -4,7 +4,8 @@ import random
 import pytest
 
 from retrieval.corpus import Document
-from retrieval.reranker_training import (
+from retrieval.shard import Hit
+from training.reranker_training import (
     TrainingGroup,
     build_groups,
     group_batches,
@@ -13,8 +14,7 @@ from retrieval.reranker_training import (
     lr_factor,
     make_group,
 )
-from retrieval.shard import Hit
-from retrieval.training_queries import (
+from training.training_queries import (
     Sense,
     TrainingQuery,
     apply_quotas,

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.answer_eval import is_right
-from models.finetune_data import Example
+from evaluation.answers import is_right
+from training.finetune_data import Example
+from training.questions import judged
 
 IGNORE = -100  # labels torch's cross-entropy skips: the prompt is context, not a target
 
@@ -224,6 +225,6 @@ def evaluate(
     wrong = [
         f"{e.item.question} -> {a[:100]!r} (expected {e.item.expected[:60]})"
         for a, e in zip(answers, examples, strict=True)
-        if not is_right(a, e.item)
+        if not is_right(a, judged(e.item))
     ]
     return EvalResult(len(examples), len(examples) - len(wrong), time.monotonic() - started, wrong)

@@ -20,8 +20,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.errors import FinetuneError
-from models.finetune_data import (
+from models.prepare import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    check_saved,
+    read_manifest,
+    swap_into_place,
+    write_json_atomic,
+)
+from training.errors import FinetuneError
+from training.finetune_data import (
     SUBJECTS,
     DataConfig,
     DataSet,
@@ -31,7 +39,7 @@ from models.finetune_data import (
     examples_sha256,
     read_curriculum,
 )
-from models.finetune_train import (
+from training.finetune_train import (
     Encoded,
     EvalResult,
     LoopSettings,
@@ -39,14 +47,6 @@ from models.finetune_train import (
     evaluate,
     fitting,
     train,
-)
-from models.prepare import (
-    MANIFEST_FORMAT,
-    MANIFEST_NAME,
-    check_saved,
-    read_manifest,
-    swap_into_place,
-    write_json_atomic,
 )
 
 NAME_PREFIX = "smollm2-curriculum"

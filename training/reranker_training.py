@@ -18,7 +18,7 @@ from retrieval.local import LocalRetriever
 from retrieval.pipeline import SearchParams, candidate_counts, first_stage
 from retrieval.preprocess import prepare_query
 from retrieval.shard import Hit
-from retrieval.training_queries import TrainingQuery
+from training.training_queries import TrainingQuery
 
 
 @dataclass(frozen=True)
