@@ -15,9 +15,15 @@ import yaml
 
 from cluster import launcher
 from cluster.cli import releases
+from cluster.cli.answer_eval import HeldOut, select
+from cluster.cli.answer_eval import run as run_answers
 from cluster.cli.common import admin_token, fail
 from cluster.cli.finetune import finetune
 from cluster.settings import get_settings
+from evaluation.answers import read_questions
+from evaluation.tally import Column
+from evaluation.tally import as_json as answers_json
+from evaluation.tally import report as answer_report
 from retrieval.pipeline import SearchParams
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -322,25 +328,42 @@ def eval_answers(
     token: Annotated[
         str | None, typer.Option(help="An admin token; default: one minted here (development).")
     ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Questions in flight at once, per column.")
+    ] = 4,
+    forms: Annotated[
+        str, typer.Option(help="Comma-separated parts of form names, e.g. `atomic,synonym`.")
+    ] = "",
+    subjects: Annotated[
+        str, typer.Option(help="Comma-separated subjects; `none`: the unanswerable questions.")
+    ] = "",
+    held_out: Annotated[
+        HeldOut, typer.Option(help="Only the held-out forms, all but them, or all.")
+    ] = HeldOut.all,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     show_wrong: Annotated[int, typer.Option(help="List this many wrong answers a column.")] = 5,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Fact accuracy, the share of each grounding verdict and latency, for each backend and
-    answer-check mode side by side, asked of a running tutor over HTTP."""
-    from cluster.cli.answer_eval import read_questions, report, run
-    from models.answer_eval import Tally
-
+    """Right answers, the answer check's label precision and verdicts, and latency, per
+    subject and form (held-out forms apart) for each backend and answer-check mode, asked of
+    a running tutor over HTTP and judged from outside (data/eval/answer_forms.md)."""
     chosen = [None if b.strip() == "routed" else b.strip() for b in backends.split(",")]
     mode_list = [m.strip() for m in modes.split(",") if m.strip()]
-    bearer = token or admin_token()
+    form_parts, subject_list = (
+        [part.strip() for part in text.split(",") if part.strip()] for text in (forms, subjects)
+    )
+    items = select(read_questions(questions), form_parts, subject_list, held_out)
+    items = items[:limit] if limit else items
+    if not items:
+        fail(f"no question of {questions} passes the filters")
 
-    def progress(tally: Tally) -> None:
+    def progress(column: Column) -> None:
         if not as_json:
-            typer.echo(report([tally], False, 0), err=True)
+            typer.echo(answer_report([column], 0) + "\n", err=True)
 
-    tallies = run(url, bearer, read_questions(questions, limit), chosen, mode_list, progress)
-    typer.echo(report(tallies, as_json, show_wrong))
+    bearer = token or admin_token()
+    columns = run_answers(url, bearer, items, chosen, mode_list, concurrency, progress)
+    typer.echo(answers_json(columns) if as_json else answer_report(columns, show_wrong))
 
 
 @eval_app.command("routing")

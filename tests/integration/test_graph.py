@@ -29,10 +29,9 @@ from ray import serve
 
 from cluster.storage.migrate import migrate
 from graphs.tutor import TutorAppArgs, build_app
-from models.response_optimizer import numbers_in
-from practice.items import QUESTIONS, facts_of
+from grounding.text import mentions, numbers_in
 from retrieval.store import ShardStore
-from tests.conftest import ROOT, bearer, read_docs, run_tutor, shared_corpus
+from tests.conftest import ROOT, bearer, run_tutor, shared_corpus
 from tests.fakes.openai_server import free_port
 from tests.integration.browser import (
     TutorPage,
@@ -40,6 +39,7 @@ from tests.integration.browser import (
     answer_practice,
     chromium,
     finished,
+    practice_keys,
     texts,
 )
 from tests.integration.redis_server import RedisServer
@@ -249,6 +249,35 @@ def test_answers_are_checked_against_their_source_and_repaired_when_wrong(
     assert logged == dict(verdicts)  # the request log keeps each verdict
 
 
+def test_a_value_look_up_names_the_entry_holding_it_and_its_label_says_what_happened(
+    tutor: str, client: httpx.Client
+):
+    """Asked by its value, the answer names the element that holds it; "supported" only when
+    the model's own words did, "repaired" (with the replacement) when the check wrote them."""
+    question = "Which element has the chemical symbol K?"
+    body = ask(client, question=question).json()
+    assert mentions(body["answer"], "potassium"), body
+    assert body["grounding"]["verdict"] in ("supported", "repaired")
+    text, events = streamed_answer(tutor, question)
+    said = "".join(e["text"] for e in events if e["type"] == "token")
+    verdict = next(e["verdict"] for e in events if e["type"] == "grounding")
+    assert mentions(text, "potassium"), text
+    assert verdict == ("supported" if mentions(said, "potassium") else "repaired"), (said, text)
+
+
+def test_a_question_the_curriculum_cannot_answer_gets_no_invented_value(
+    tutor: str, client: httpx.Client
+):
+    question = "What is the atomic number of vibranium?"
+    body = ask(client, question=question).json()
+    assert body["grounding"]["verdict"] == "unverified", body
+    assert "does not say" in body["answer"] and not numbers_in(body["answer"]), body
+    assert body["sources"], "the closest passages are still given"
+    text, events = streamed_answer(tutor, question)
+    assert next(e["verdict"] for e in events if e["type"] == "grounding") == "unverified"
+    assert "does not say" in text and not numbers_in(text), text
+
+
 def test_detailed_health_names_every_component(client: httpx.Client):
     report = client.get("/health/detailed").json()
     components = report["components"]
@@ -425,9 +454,7 @@ def test_the_whole_computing_corpus_published_while_serving_answers_through_the_
 def test_a_practice_item_is_made_from_a_passage_checked_and_counted_in_progress(tutor: str):
     """Through the graph, with a student's token: the item (the key kept back), streamed and
     not; the check; the progress in PostgreSQL; her session in her list and her teacher's."""
-    potassium = next(d for d in read_docs("chemistry") if d["id"] == "chemistry:potassium")
-    facts = facts_of(potassium["text"])
-    keys = {QUESTIONS[name].format(t="potassium"): value for name, value in facts.items()}
+    keys = {q: key for q, key in practice_keys().items() if q.endswith(" of potassium?")}
     pia, other = (
         bearer("pia", "student", ("5c",), data_dir=DATA_DIR),
         bearer("pax", data_dir=DATA_DIR),
