@@ -25,8 +25,11 @@ from models.events import AnswerEvent, DoneEvent, ErrorEvent, ReplaceEvent, Toke
 from service.tutor_service import Answer, Query, TutorService
 
 ROUTED = "tutor"
-# A streamed answer the grounding check repaired: what precedes the corrected text.
-CORRECTION = "\n\nCorrection (checked against the sources): "
+# A streamed answer grounding replaced: what precedes the new text, by what it is.
+CORRECTION = {
+    "repaired": "\n\nCorrection (checked against the sources): ",
+    "unverified": "\n\nCould not be checked against the sources: ",
+}
 
 
 class Message(BaseModel):
@@ -111,7 +114,7 @@ async def stream_chunks(events: AsyncIterator[AnswerEvent], created: int) -> Asy
             yield chunk(created, {"content": event.text}, None)
         elif isinstance(event, ReplaceEvent):
             # OpenAI's stream has no way to take text back: the repaired answer follows it.
-            yield chunk(created, {"content": f"{CORRECTION}{event.text}"}, None)
+            yield chunk(created, {"content": f"{CORRECTION[event.verdict]}{event.text}"}, None)
         elif isinstance(event, ErrorEvent):
             # OpenAI's streaming error shape: the client raises instead of returning a short text.
             yield f"data: {json.dumps({'error': event.error.model_dump()})}\n\n"

@@ -73,7 +73,8 @@ class AnswerChecker:
             )
         events: list[AnswerEvent] = []
         if replacement is not None:
-            events.append(ReplaceEvent(text=replacement))
+            verdict = "unverified" if grounding.verdict == "unverified" else "repaired"
+            events.append(ReplaceEvent(text=replacement, verdict=verdict))
             text = replacement
         info = info_of(grounding)
         events.append(GroundingEvent(**info.model_dump()))

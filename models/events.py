@@ -90,10 +90,12 @@ class Attempt:
 
 
 class ReplaceEvent(Event):
-    """The text streamed so far was not supported by the sources: show this instead."""
+    """The text streamed so far did not hold: show this instead. `verdict` says what the new
+    text is: the sources' own answer (`repaired`), or that they do not say (`unverified`)."""
 
     type: Literal["replace"] = "replace"
     text: str
+    verdict: Literal["repaired", "unverified"] = "repaired"
 
 
 class GroundingInfo(Event):

@@ -13,7 +13,7 @@ from retrieval.dense import DenseIndexParams
 from retrieval.ingest import build_shard
 from service.router import RouterConfig
 from tests.fakes.hashing_embedder import HashingEmbedder
-from tests.fakes.llm import EchoSourceBackend
+from tests.fakes.llm import EchoSourceBackend, ScriptedBackend
 
 QUERY = "/api/v1/ai-tutor/query"
 
@@ -191,3 +191,27 @@ def test_metrics_count_answered_requests(client):
     client.post(QUERY, json={"question": "carbon"})
     text = client.get("/metrics").text
     assert 'tutor_requests_total{arm="",endpoint="query",status="ok"} 1.0' in text
+
+
+def openai_stream_text(client: TestClient, question: str) -> str:
+    body = {"messages": [{"role": "user", "content": question}], "stream": True}
+    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        chunks = [
+            json.loads(line[len("data: ") :])
+            for line in response.iter_lines()
+            if line.startswith("data: ") and line != "data: [DONE]"
+        ]
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+
+
+def test_an_openai_stream_says_whether_its_replacement_was_checked_or_could_not_be(shards):
+    """OpenAI's stream cannot take text back, so the replacement follows it, introduced by
+    what it is: a correction from the sources, or the sources' silence (never 'checked')."""
+    backend = ScriptedBackend("The atomic number of carbon is 12 [1].")
+    app, _ = local_api(local_router(HashingEmbedder(), shards, {"local": backend}))
+    with TestClient(app) as client:
+        corrected = openai_stream_text(client, "What is the atomic number of carbon?")
+        silent = openai_stream_text(client, "What is the atomic number of vibranium?")
+    assert "Correction (checked against the sources): The atomic number of carbon is 6" in corrected
+    assert "Could not be checked against the sources: The curriculum does not say" in silent
+    assert "checked against the sources)" not in silent

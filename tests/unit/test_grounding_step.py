@@ -89,7 +89,7 @@ async def test_a_fact_about_nothing_in_the_curriculum_is_not_invented(shards):
     )
     replace = next(e for e in events if isinstance(e, ReplaceEvent))
     assert "does not say" in replace.text and "108" not in replace.text
-    assert events[-1].grounding.verdict == "unverified"
+    assert replace.verdict == events[-1].grounding.verdict == "unverified"
 
 
 async def test_a_true_fact_about_another_entry_does_not_answer_a_value_look_up(shards):
