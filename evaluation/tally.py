@@ -27,6 +27,7 @@ class Answered:
     verdict: str | None  # the answer check's label; None when it did not run
     latency_s: float
     failed: bool  # an error status, or no response at all
+    check_ms: float | None = None  # the answer check's own time, as the tutor reports it
 
     @property
     def right(self) -> bool:
@@ -49,6 +50,7 @@ class Figures:
     invented: int  # unanswerable questions given a value (wrong, not failed)
     p50_s: float
     p95_s: float
+    check_p95_ms: float  # the answer check's time (repair included) at p95; 0 when not run
 
 
 def figures(rows: Sequence[Answered]) -> Figures:
@@ -69,6 +71,7 @@ def figures(rows: Sequence[Answered]) -> Figures:
         invented=sum(r.item.answer_type == "none" and not r.failed and not r.right for r in rows),
         p50_s=percentile(latencies, 0.50),
         p95_s=percentile(latencies, 0.95),
+        check_p95_ms=percentile([r.check_ms for r in rows if r.check_ms is not None], 0.95),
     )
 
 
@@ -122,8 +125,8 @@ def precision(right: int, labelled: int) -> str:
 
 HEAD = (
     "| group | held out | asked | right | checked: right | corrected: right "
-    "| could not be checked | unsupported | failed | p50 s | p95 s |\n"
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    "| could not be checked | unsupported | failed | p50 s | p95 s | check p95 ms |\n"
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 )
 
 
@@ -133,7 +136,7 @@ def table_row(name: str, held_out: str, f: Figures) -> str:
         f"| {precision(f.checked_right, f.checked)} "
         f"| {precision(f.corrected_right, f.corrected)} "
         f"| {share(f.unverified, f.asked)} | {share(f.unsupported, f.asked)} | {f.failed} "
-        f"| {f.p50_s:.2f} | {f.p95_s:.2f} |"
+        f"| {f.p50_s:.2f} | {f.p95_s:.2f} | {f.check_p95_ms:.1f} |"
     )
 
 

@@ -61,7 +61,11 @@ async def ask(
     answer = response.json()
     verdict = (answer.get("grounding") or {}).get("verdict")
     failed = answer.get("status") not in ANSWERED
-    return Answered(item, answer.get("answer") or "", verdict, latency, failed)
+    timings = answer.get("timings_ms") or {}
+    check_ms = None
+    if "grounding" in timings:
+        check_ms = timings["grounding"] + timings.get("repair", 0.0)
+    return Answered(item, answer.get("answer") or "", verdict, latency, failed, check_ms)
 
 
 async def column(
