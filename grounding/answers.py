@@ -3,12 +3,8 @@ kept only when they pass the check for the question asked (`grounding.step`)."""
 
 from __future__ import annotations
 
-from grounding.check import (
-    Evidence,
-    answer_unit,
-    defining_unit,
-    expected_entries,
-)
+from grounding.check import Evidence, answer_unit, expected_entries
+from grounding.text import defining_unit
 
 NOT_IN_CURRICULUM = (
     "The curriculum does not say: none of its passages answers this question. "
@@ -42,7 +38,7 @@ def extractive_answer(evidence: Evidence) -> str | None:
     if asked.kind == "detail":
         unit = answer_unit(evidence)
         return None if unit is None else _said(evidence, unit)
-    unit = defining_unit(evidence.target())
+    unit = defining_unit(evidence.target().text)
     return _said(evidence, unit) if unit else None
 
 
@@ -60,7 +56,7 @@ def _entry_answer(evidence: Evidence) -> str:
     entry = evidence.sources[index]
     if asked.label is not None and entry.value(asked.label) is not None:
         return _cite(f"{_capital(entry.title)} has {asked.label} {entry.value(asked.label)}", index)
-    return _cite(f"{_capital(entry.title)}: {defining_unit(entry)}", index)
+    return _cite(f"{_capital(entry.title)}: {defining_unit(entry.text)}", index)
 
 
 def _comparison_answer(evidence: Evidence) -> str | None:

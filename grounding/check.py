@@ -32,9 +32,10 @@ from grounding.text import (
     NAME,
     YEAR,
     defining_terms,
+    defining_unit,
     holds_half,
     holds_number,
-    is_field_unit,
+    holds_share,
     key_terms,
     mentions,
     numbers_in,
@@ -44,6 +45,8 @@ from grounding.text import (
 )
 
 Verdict = Literal["supported", "repaired", "unsupported", "unverified"]
+# A definition must hold this share of the defining sentence's key terms (at most six).
+DEFINITION_SHARE = 2 / 3
 
 
 class GroundingConfig(BaseModel):
@@ -102,10 +105,17 @@ def check(answer: str, evidence: Evidence, config: GroundingConfig) -> Grounding
     asked = evidence.asked
     if not asked.answerable or (asked.kind == "comparison" and asked.label is None):
         return Grounding("unverified", 0.0, ["no retrieved entry holds what was asked"])
+    if asked.kind == "definition" and len(definition_terms(evidence)) < 2:
+        return Grounding("unverified", 0.0, ["the entry's definition is too short to judge by"])
     text = uncited(answer)
     missing = unheld_claims(text, evidence) + unanswered(text, evidence, config)
     if asked.kind == "detail" and answer_unit(evidence) is None and not missing:
         return Grounding("unverified", 0.0, ["the entry does not say what was asked"])
+    if asked.kind == "open" and not missing:
+        # Its words are the entry's, but nothing says it answers the question: no promise.
+        return Grounding(
+            "unverified", 0.0, ["an open question: its claims hold, its answer unchecked"]
+        )
     missing = list(dict.fromkeys(missing))
     return Grounding("unsupported" if missing else "supported", 0.0 if missing else 1.0, missing)
 
@@ -134,8 +144,8 @@ def unanswered(text: str, evidence: Evidence, config: GroundingConfig) -> list[s
         first = first_named(text, evidence.sources)
         return [] if first in wanted else [f"names {evidence.sources[wanted[0]].title}"]
     if asked.kind == "definition":
-        terms = defining_terms(defining_unit(evidence.target()), evidence.target().title)
-        return [] if len(terms) < 2 or holds_half(text, terms) else ["definition"]
+        terms = definition_terms(evidence)
+        return [] if holds_share(text, terms, DEFINITION_SHARE) else ["definition"]
     if asked.kind == "detail":
         return missing_detail(text, evidence)
     return open_terms(text, evidence, config)
@@ -171,11 +181,6 @@ def first_named(text: str, sources: Sequence[Entry]) -> int | None:
     return None if best is None else best[1]
 
 
-def defining_unit(entry: Entry) -> str:
-    units = [u for u in passage_units(entry.text) if not is_field_unit(u)]
-    return units[0] if units else ""
-
-
 def answer_unit(evidence: Evidence) -> str | None:
     """The sentence of the target entry about what the question asks: most of its asked
     terms, and a value of the kind it wants."""
@@ -198,6 +203,15 @@ def wanted_values(unit: str, wants: str) -> list[str]:
     return numbers_in(unit) or list(key_terms(unit))
 
 
+def wanted_kind(value: str, wants: str) -> bool:
+    """Whether a field's value is of the kind a question wants."""
+    if wants in ("number", "year"):
+        return bool(numbers_in(value))
+    if wants == "name":
+        return bool(NAME.findall(" x " + value))
+    return True
+
+
 def missing_detail(text: str, evidence: Evidence) -> list[str]:
     unit = answer_unit(evidence)
     if unit is None:
@@ -207,6 +221,10 @@ def missing_detail(text: str, evidence: Evidence) -> list[str]:
         return [] if holds_half(text, sorted(values)[:6]) else [f"detail: {unit[:120]}"]
     found = any(supplies(text, v) if v[0].isdigit() else v.lower() in text.lower() for v in values)
     return [] if found else [f"detail: {unit[:120]}"]
+
+
+def definition_terms(evidence: Evidence) -> list[str]:
+    return defining_terms(defining_unit(evidence.target().text), evidence.target().title)
 
 
 def open_terms(text: str, evidence: Evidence, config: GroundingConfig) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from grounding.text import key_terms, numbers_in, passage_units
+from grounding.text import defining_unit, key_terms, numbers_in
 from retrieval.exact import COMMON
 
 Vector = npt.NDArray[np.float32]
@@ -36,6 +36,14 @@ DEFINITION = re.compile(
 ASKS_ENTRY = re.compile(
     r"^\s*(?:which|what|name)\s+(?!(?:is|are|was|were|does|do|did|has|have|can)\b)"
     r"(?:the\s+|an?\s+)?(\w+)\b",
+    re.I,
+)
+# "Which word means ...", "What is the term for a ...", "What do you call a ...": the
+# question gives a definition and asks for the entry it defines.
+REVERSE = re.compile(
+    r"^\s*(?:(?:which|what)\s+(?:word|term|name)\s+(?:means|describes|is\s+used\s+for)\b"
+    r"|what\s+is\s+the\s+(?:word|term|name)\s+for\s+(?:an?|the)\b"
+    r"|what\s+do\s+(?:you|we)\s+call\s+(?:an?|the)\b)",
     re.I,
 )
 MORE = re.compile(r"\b(?:more|most|higher|highest|greater|greatest|larger|largest|heavier|"
@@ -152,13 +160,14 @@ def _has_word(text: str, word: str) -> bool:
 
 
 def given_values(question: str, label: str | None) -> list[str]:
-    """Values the question gives: numbers, and the word right after the label it names
-    ("symbol F", "symbol is Fe")."""
+    """Values the question gives: numbers, and the word right after the label it names when
+    it is written as a code is ("symbol F", "symbol is Fe"; not "symbol stands for")."""
     values = numbers_in(question)
     if label is not None:
         after = re.search(rf"\b{re.escape(label)}\b(?:\s+(?:is|=))?\s+([\w.+-]+)", question, re.I)
-        if after and after.group(1).lower() not in COMMON:
-            values.append(after.group(1).rstrip("."))
+        word = after.group(1).rstrip(".") if after else ""
+        if word and word.lower() not in COMMON and not word.islower():
+            values.append(word)
     return list(dict.fromkeys(values))
 
 
@@ -185,6 +194,8 @@ def wants_of(question: str) -> Wants:
 
 
 def read(question: str, sources: Sequence[Entry], meaning: LabelMeaning | None = None) -> Asked:
+    if REVERSE.search(question):
+        return _reverse(sources, frozenset(key_terms(REVERSE.sub(" ", question))))
     names = named(question, sources)
     labels = asked_labels(question, sources, meaning)
     label = labels[0] if labels else None
@@ -200,7 +211,8 @@ def read(question: str, sources: Sequence[Entry], meaning: LabelMeaning | None =
     if DEFINITION.search(question) and not terms - DEFINITION_WORDS:
         return Asked("definition", names[:1])
     wants = wants_of(question)
-    if label is not None or wants != "any":
+    # "Which group is X in?": a detail of X's, wanted in the sentence of X's that says it.
+    if label is not None or wants != "any" or (names and ASKS_ENTRY.search(question)):
         return Asked("detail", names[:1], label, wants, terms)
     if ASKS_ENTRY.search(question) and not names:
         return _reverse(sources, terms)
@@ -210,8 +222,8 @@ def read(question: str, sources: Sequence[Entry], meaning: LabelMeaning | None =
 def _by_value(question: str, label: str | None, sources: Sequence[Entry]) -> Asked | None:
     """ "Which element has atomic number 40?": the answer is the entry holding the value."""
     entry_asked = ASKS_ENTRY.search(question)
-    if entry_asked is None:
-        return None
+    if entry_asked is None or (label is not None and entry_asked.group(1).lower() in label):
+        return None  # "Which symbol stands for copper?" asks for the field, not an entry
     values = given_values(question, label)
     found = [i for v in values for i in holders(v, label, sources)]
     if found:
@@ -239,8 +251,7 @@ def _reverse(sources: Sequence[Entry], terms: frozenset[str]) -> Asked:
     """ "Which word means a game in which ...?": the entry whose definition the question gives."""
     best, best_share = None, 0.0
     for index, source in enumerate(sources):
-        units = [u for u in passage_units(source.text)[:3] if ":" not in u[:20]]
-        defined = key_terms(" ".join(units[:1]))
+        defined = key_terms(defining_unit(source.text))
         share = len(terms & defined) / len(terms) if terms else 0.0
         if share > best_share:
             best, best_share = index, share

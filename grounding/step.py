@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from grounding.answers import extractive_answer, not_said, strict_prompt
-from grounding.check import Evidence, Grounding, GroundingConfig, check
+from grounding.check import Evidence, Grounding, GroundingConfig, check, wanted_kind
 from grounding.question import Entry, LabelMeaning, read
 from models.backend import ChatMessage, GenerationRequest
 from models.events import (
@@ -88,8 +88,7 @@ class AnswerChecker:
         about entries that were found (an open question, a comparison by no stated field)
         stays as it is; a look-up that nothing retrieved answers gets `not_said`."""
         if found.verdict == "unverified":
-            asked = evidence.asked
-            if asked.answerable and asked.kind in ("open", "comparison"):
+            if kept_unverified(evidence):
                 return None, found, Usage()
             return not_said(evidence), found, Usage()
         extract = extractive_answer(evidence)
@@ -114,6 +113,21 @@ class AnswerChecker:
         events = self._runner().run([backend], request, Deadline.after(self._deadline_s), gen)
         parts = [e.text async for e in events if isinstance(e, TokenEvent)]
         return "".join(parts).strip(), gen.usage
+
+
+def kept_unverified(evidence: Evidence) -> bool:
+    """An answer the check cannot verify stays (marked) when it is about entries that were
+    found and may hold its answer: an open question, a comparison by no stated field, or a
+    detail asked of an entry that states values of the wanted kind in its fields ("how many
+    protons" of an element whose fields are numbers). Otherwise the curriculum does not say."""
+    asked = evidence.asked
+    if not asked.answerable:
+        return False
+    if asked.kind in ("open", "comparison"):
+        return True
+    return asked.kind == "detail" and any(
+        wanted_kind(value, asked.wants) for value in evidence.target().facts.values()
+    )
 
 
 def info_of(grounding: Grounding) -> GroundingInfo:

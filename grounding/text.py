@@ -67,8 +67,12 @@ def ordered_terms(text: str) -> list[str]:
 
 
 def holds_half(text: str, terms: Sequence[str]) -> bool:
+    return holds_share(text, terms, 0.5)
+
+
+def holds_share(text: str, terms: Sequence[str], share: float) -> bool:
     found = key_terms(text)
-    return sum(term in found for term in terms) * 2 >= len(terms)
+    return sum(term in found for term in terms) >= share * len(terms)
 
 
 def defining_terms(definition: str, title: str) -> list[str]:
@@ -125,3 +129,17 @@ def split_field(unit: str) -> list[str]:
 
 def is_field_unit(unit: str) -> bool:
     return LABEL.match(unit) is not None
+
+
+def defining_unit(text: str) -> str:
+    """An entry's defining sentence: its first unit past its fields, without parenthetical
+    asides (other names, abbreviations) and of three words at least ("1." is a sense number,
+    not a definition)."""
+    for unit in passage_units(text):
+        if is_field_unit(unit):
+            continue
+        unit = " ".join(re.sub(r"\([^)]*\)", " ", unit).split())
+        unit = plain(unit) if unit[:1].islower() else unit
+        if len(unit.split()) >= 3:
+            return unit
+    return ""

@@ -23,6 +23,8 @@ SENSE_MARK = re.compile(r"(?:^|(?<=\s))(?:(n|v|adj|adv)\s+)?(\d{1,2}):\s")
 # Between a carried lead and the passage it heads: text was left out here.
 LEAD_JOINER = " … "
 LEAD_MAX_CHARS = 240
+# What a sentence says outside its brackets and tags.
+_SAYS = re.compile(r"\([^)]*\)|<[^>]*>|\[[^\]]*\]")
 
 
 def split_passages(text: str, max_chars: int = 1000) -> list[str]:
@@ -41,8 +43,13 @@ def split_passages(text: str, max_chars: int = 1000) -> list[str]:
 
 
 def lead(passage: str, max_chars: int = LEAD_MAX_CHARS) -> str:
-    """An entry's opening: its first sentence (or sense), cut at a word to `max_chars`."""
-    first = _SENTENCE_END.split(passage, maxsplit=1)[0]
+    """An entry's opening: its first sentence (or sense), cut at a word to `max_chars`; with
+    the next one too when the first says nothing outside its brackets ("RAM <storage> (RAM)
+    (Previously "direct-access memory")." is followed by the definition)."""
+    sentences = _SENTENCE_END.split(passage, maxsplit=2)
+    first = sentences[0]
+    if len(_SAYS.sub(" ", first).split()) < 3 and len(sentences) > 1:
+        first = f"{first} {sentences[1]}"
     if len(first) <= max_chars:
         return first
     return first[:max_chars].rsplit(" ", 1)[0]

@@ -118,3 +118,15 @@ def test_an_empty_query_is_refused(query: str):
 def test_an_over_long_query_is_refused_naming_the_limit():
     with pytest.raises(InvalidQueryError, match="limit is 4000"):
         prepare_query("word " * 1000)
+
+
+def test_a_lead_that_says_nothing_outside_its_brackets_takes_the_next_sentence_too():
+    """FOLDOC's RAM opens with "RAM <storage> (RAM) (Previously ...)." and defines it only in
+    the sentence after: later passages must carry the definition, not the empty opening."""
+    text = (
+        'RAM <storage> (RAM) (Previously "direct-access memory"). A data storage device for '
+        "which the order of access does not affect the speed of access. " + "Filler words. " * 90
+    )
+    passages = split_passages(text, 400)
+    assert len(passages) > 2
+    assert all("A data storage device" in p for p in passages)

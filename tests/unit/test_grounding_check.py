@@ -10,6 +10,7 @@ import pytest
 from grounding.answers import extractive_answer, not_said
 from grounding.check import Evidence, GroundingConfig, check
 from grounding.question import Entry, read
+from grounding.step import kept_unverified
 from retrieval.shard import Shard
 from retrieval.structure import learn
 from tests.conftest import read_docs
@@ -133,3 +134,24 @@ def test_a_detail_the_entry_does_not_state_is_unverified(entries):
         "unverified",
     )
     assert extractive_answer(found) is None
+
+
+def test_which_label_asks_for_the_field_not_for_an_entry(entries):
+    """ "Which symbol stands for copper?" names the field it wants; "stands" is no code."""
+    q = "Which symbol stands for copper on the periodic table?"
+    found = evidence(entries, q, "copper", "tin")
+    assert (found.asked.kind, found.asked.label) == ("field", "symbol")
+    assert check("Cu [1].", found, CONFIG).verdict == "supported"
+    assert check("Sn [1].", found, CONFIG).verdict == "unsupported"
+
+
+def test_a_detail_the_check_cannot_place_is_kept_unverified_when_the_entry_states_values():
+    """Without the embedding, "protons" names no field: the answer may still be right (the
+    entry states numbers), so it stays, marked, instead of 'the curriculum does not say'."""
+    copper = Entry("copper", "Symbol: Cu Atomic number: 29 Red metal.", {"Atomic number": "29"})
+    q = "How many protons does copper have?"
+    found = Evidence(q, [copper], read(q, [copper]))
+    assert check("Copper has 29 protons.", found, CONFIG).verdict == "unverified"
+    assert kept_unverified(found)
+    who = "Who discovered copper?"
+    assert not kept_unverified(Evidence(who, [copper], read(who, [copper])))
