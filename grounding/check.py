@@ -14,13 +14,16 @@ Verdicts (what the page shows):
 
 What each question kind must supply (`grounding.question`): a field's value (`field`); the
 title of the entry holding the given value, or the entry whose definition the question
-gives (`entry`); the winner of a comparison by a shared field (`comparison`); half the key
-terms of the entry's defining sentence (`definition`); a value of the wanted type from the
-passage sentence about what is asked (`detail`); key terms of the entry (`open`).
+gives (`entry`); the winner of a comparison by a shared field (`comparison`); two thirds of
+the key terms of the entry's defining sentence (`definition`); a value of the wanted type from
+the passage sentence about what is asked (`detail`). An `open` question ("explain X", "why")
+has nothing the check can require: its answer is `unverified` when its claims hold, and
+repaired when one does not.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -36,6 +39,7 @@ from grounding.text import (
     holds_half,
     holds_number,
     holds_share,
+    is_field_unit,
     key_terms,
     mentions,
     numbers_in,
@@ -44,6 +48,7 @@ from grounding.text import (
     uncited,
 )
 
+AGENT = re.compile(r"\bby\s+(?:[A-Z][a-z]*\.\s*)*[A-Z][a-z]+")
 Verdict = Literal["supported", "repaired", "unsupported", "unverified"]
 # A definition must hold this share of the defining sentence's key terms (at most six).
 DEFINITION_SHARE = 2 / 3
@@ -185,11 +190,19 @@ def answer_unit(evidence: Evidence) -> str | None:
     """The sentence of the target entry about what the question asks: most of its asked
     terms, and a value of the kind it wants."""
     asked = evidence.asked
+    units = passage_units(evidence.target().text)
     best: tuple[int, str] | None = None
-    for unit in passage_units(evidence.target().text):
+    for unit in units:
         overlap = len(asked.terms & key_terms(unit))
         if overlap and wanted_values(unit, asked.wants) and (best is None or overlap > best[0]):
             best = (overlap, unit)
+    if best is None and asked.wants in ("name", "year"):
+        # "Who discovered sodium?" of "It was first isolated by Humphrey Davy": in other words,
+        # but the entry's only sentence naming a person (or a year) is the one asked about.
+        holding = [u for u in units if not is_field_unit(u) and wanted_values(u, asked.wants)]
+        if asked.wants == "name" and len(holding) > 1:
+            holding = [u for u in holding if AGENT.search(u)]  # "... by Karl Scheele"
+        return holding[0] if len(holding) == 1 else None
     return None if best is None else best[1]
 
 

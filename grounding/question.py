@@ -197,7 +197,11 @@ def read(question: str, sources: Sequence[Entry], meaning: LabelMeaning | None =
     if REVERSE.search(question):
         return _reverse(sources, frozenset(key_terms(REVERSE.sub(" ", question))))
     names = named(question, sources)
-    labels = asked_labels(question, sources, meaning)
+    unlabelled = frozenset(_asked_terms(question, sources, names, None))
+    # A word the entry's own text uses ("which group is X in?") is asked as it is written;
+    # only a question in other words than the entry's is read by its embedding.
+    said = bool(names) and bool(unlabelled & key_terms(sources[names[0]].text))
+    labels = asked_labels(question, sources, None if said else meaning)
     label = labels[0] if labels else None
     terms = frozenset(_asked_terms(question, sources, names, label))
     by_value = _by_value(question, label, sources)
@@ -214,8 +218,6 @@ def read(question: str, sources: Sequence[Entry], meaning: LabelMeaning | None =
     # "Which group is X in?": a detail of X's, wanted in the sentence of X's that says it.
     if label is not None or wants != "any" or (names and ASKS_ENTRY.search(question)):
         return Asked("detail", names[:1], label, wants, terms)
-    if ASKS_ENTRY.search(question) and not names:
-        return _reverse(sources, terms)
     return Asked("open", names[:1], terms=terms)
 
 

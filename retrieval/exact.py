@@ -107,7 +107,7 @@ class ExactLookup:
             for row, label in self._values.get(normal_value(word), []):
                 # A value under a label the question names beats the same value elsewhere.
                 named = label in query or label.split()[-1] in query
-                if len(word) == 1 and not named:
+                if len(word) == 1 and word.isalpha() and not named:
                     continue  # "I", "a": a one-letter value counts only under its label
                 found.append((row, VALUE_BONUS * (2 if named else 1)))
         return found

@@ -5,11 +5,12 @@ the question embedding is left out (`meaning=None`): these read their labels wor
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from grounding.answers import extractive_answer, not_said
 from grounding.check import Evidence, GroundingConfig, check
-from grounding.question import Entry, read
+from grounding.question import Entry, LabelMeaning, read
 from grounding.step import kept_unverified
 from retrieval.shard import Shard
 from retrieval.structure import learn
@@ -155,3 +156,32 @@ def test_a_detail_the_check_cannot_place_is_kept_unverified_when_the_entry_state
     assert kept_unverified(found)
     who = "Who discovered copper?"
     assert not kept_unverified(Evidence(who, [copper], read(who, [copper])))
+
+
+def test_who_is_answered_from_the_entry_s_one_sentence_naming_its_agent(entries):
+    """ "Who discovered sodium?" of "It was first isolated by Humphrey Davy in 1807.": other
+    words, but the only sentence with a "by <Name>" in the entry."""
+    q = "Who discovered sodium?"
+    assert verdict(entries, q, "Humphrey Davy [1].", "sodium") == "supported"
+    assert verdict(entries, q, "Marie Curie [1].", "sodium") == "unsupported"
+
+
+def test_a_word_the_entry_uses_is_asked_as_written_not_by_embedding(entries):
+    """ "Which group is rubidium in?" must not be read as its atomic number, however near
+    the question's embedding is to that label's: "group" is in rubidium's own text."""
+    q = "Which group of the periodic table is rubidium in?"
+    sources = [entries["rubidium"]]
+    near = LabelMeaning(np.ones(2, np.float32) / np.sqrt(2), {"atomic number": np.ones(2) / 2**0.5})
+    asked = read(q, sources, near)
+    assert asked.kind == "detail" and asked.label is None
+    found = Evidence(q, sources, asked)
+    assert check("The atomic number of rubidium is 37 [1].", found, CONFIG).verdict == (
+        "unsupported"
+    )
+
+
+def test_a_which_question_about_an_absent_entry_is_not_answered_by_a_similar_one(entries):
+    q = "Which group of the periodic table is quellium in?"  # no such element
+    found = evidence(entries, q, "selenium", "tellurium")
+    assert not found.asked.answerable
+    assert check("Selenium: group 16 [1].", found, CONFIG).verdict == "unverified"

@@ -13,9 +13,11 @@ from grounding.answers import extractive_answer, not_said
 from grounding.check import Evidence, GroundingConfig, check
 from grounding.question import Entry, read
 from retrieval.dense import DenseIndexParams
+from retrieval.exact import ExactLookup
 from retrieval.ingest import ingest
 from retrieval.local import LocalRetriever
 from retrieval.store import ShardStore
+from retrieval.structure import EntryFacts, Structure
 from tests.fakes.hashing_embedder import HashingEmbedder
 
 RIVERS = [
@@ -84,3 +86,17 @@ def test_a_river_the_curriculum_lacks_gets_no_invented_length(rivers: LocalRetri
     found = evidence(rivers, "What is the length of the Mekong?")
     assert check("The Mekong is 4350 km long.", found, GroundingConfig()).verdict == "unverified"
     assert "does not say" in not_said(found)
+
+
+def test_a_one_digit_value_is_looked_up_but_a_one_letter_word_needs_its_label():
+    structure = Structure(
+        labels=["rank", "grade"],
+        entries={
+            "d:eight": EntryFacts(fields={"Rank": "8"}),
+            "d:iodine": EntryFacts(fields={"Grade": "I"}),
+        },
+    )
+    lookup = ExactLookup([(0, "d:eight", "eight"), (1, "d:iodine", "iodine")], structure)
+    assert [m.row for m in lookup.find("Which entry is ranked with 8 points?")] == [0]
+    assert lookup.find("Can I ask something?") == []
+    assert [m.row for m in lookup.find("Which has grade I?")] == [1]
