@@ -197,9 +197,11 @@ def read(question: str, sources: Sequence[Entry], meaning: LabelMeaning | None =
     if REVERSE.search(question):
         return _reverse(sources, frozenset(key_terms(REVERSE.sub(" ", question))))
     names = named(question, sources)
-    unlabelled = frozenset(_asked_terms(question, sources, names, None))
     # A word the entry's own text uses ("which group is X in?") is asked as it is written;
-    # only a question in other words than the entry's is read by its embedding.
+    # only a question in other words than the entry's and its labels' ("atomic mass", "how
+    # many protons") is read by its embedding.
+    label_words = key_terms(" ".join(k for s in sources for k in s.facts))
+    unlabelled = frozenset(_asked_terms(question, sources, names, None)) - label_words
     said = bool(names) and bool(unlabelled & key_terms(sources[names[0]].text))
     labels = asked_labels(question, sources, None if said else meaning)
     label = labels[0] if labels else None

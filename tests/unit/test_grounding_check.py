@@ -185,3 +185,16 @@ def test_a_which_question_about_an_absent_entry_is_not_answered_by_a_similar_one
     found = evidence(entries, q, "selenium", "tellurium")
     assert not found.asked.answerable
     assert check("Selenium: group 16 [1].", found, CONFIG).verdict == "unverified"
+
+
+def test_a_label_in_other_words_is_still_read_by_embedding_when_its_own_words_are_the_entry_s(
+    entries,
+):
+    """ "atomic mass": "atomic" is a label word the entry uses, "mass" is not: the embedding
+    still breaks the tie between atomic number and atomic weight."""
+    q = "What is the atomic mass of erbium?"
+    sources = [entries["erbium"]]
+    weight = np.array([1.0, 0.0], np.float32)
+    near = LabelMeaning(weight, {"atomic weight": weight, "atomic number": np.array([0.0, 1.0])})
+    asked = read(q, sources, near)
+    assert (asked.kind, asked.label) == ("field", "atomic weight")
