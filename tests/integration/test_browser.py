@@ -153,13 +153,16 @@ def test_a_student_rates_an_answer_and_answers_a_practice_item(tab: TutorPage, p
     question = form.locator("legend").inner_text()
     key = answer_key(question)
     choices = form.get_by_role("radio")
-    assert choices.count() == 4
+    # Asked open, or with the key and two or three wrong choices (other entries' values of
+    # the field the item asks; a code has as many as the hits on the topic give).
+    assert choices.count() == 0 or 3 <= choices.count() <= 4
     answer_practice(form, key)
     result = form.get_by_test_id("practice-result")
     expect(result).to_contain_text("Correct!")
     expect(result).to_contain_text("Your practice so far: 1 right out of 1.")
     expect(result.locator(".passage")).to_contain_text("Atomic number: 6")
-    expect(choices.first).to_be_disabled()  # checked once; the key is now shown
+    if choices.count():
+        expect(choices.first).to_be_disabled()  # checked once; the key is now shown
     expect(page.get_by_role("alert")).to_be_hidden()
 
 
@@ -247,7 +250,9 @@ def test_a_broken_answer_and_no_model_at_all_are_said_plainly(
 
 def test_markup_in_a_question_and_in_a_passage_is_shown_as_text(tab: TutorPage, web: WebApp):
     tab.sign_in(token("eve", classes=("7b",)))
-    question = "<img src=x onerror=\"alert('question')\"> what is zyxium?"
+    # Named by its whole title, so that grounding checks the (echoed) passage as a definition
+    # of that entry and the model's markup reaches the page.
+    question = "<img src=x onerror=\"alert('question')\"> what is " + MARKUP_DOC["title"] + "?"
     turn = tab.ask(question)
     expect(turn.locator(".question p")).to_have_text(question)
     expect(turn.get_by_test_id("answer-text")).to_contain_text("<script>alert('passage')</script>")
