@@ -200,12 +200,14 @@ def test_tutor_deploy_of_a_changed_config_updates_in_place(cluster: dict[str, An
         if state["deployment_config"]["autoscaling_config"]["max_replicas"] == 3:
             break
         time.sleep(1)
-    # A reciprocal-rank-fusion score is at most sum(weights) / (rrf_k + 1); a close cosine
-    # similarity is well above that, so the score's scale shows which mode answered.
+    # A reciprocal-rank-fusion score is at most sum(weights) / (rrf_k + 1), the exact
+    # look-up's ranking included; a close cosine similarity is well above that, so the
+    # score's scale shows which mode answered.
     deployments = yaml.safe_load(config.read_text())["applications"][0]["deployments"]
     router = next(d for d in deployments if d["name"] == "Router")
     fusion = router["user_config"]["search"]["fusion"]
-    rrf_ceiling = (fusion["dense_weight"] + fusion["keyword_weight"]) / (fusion["rrf_k"] + 1)
+    weights = fusion["dense_weight"] + fusion["keyword_weight"] + fusion["exact_weight"]
+    rrf_ceiling = weights / (fusion["rrf_k"] + 1)
     # The router's search settings reach the ingress (which serves searches) within a second.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -66,7 +66,9 @@ async def test_a_steady_trickle_is_sent_at_most_once_per_interval() -> None:
     took = got[-1][0]
     assert len(got) <= took / 0.1 + 2  # one batch per 0.1 s, and the first at once
     gaps = [later - earlier for (earlier, _), (later, _) in zip(got, got[1:], strict=False)]
-    assert min(gaps) >= 0.09
+    # The last batch goes as soon as the stream ends, however soon after the one before
+    # (the test above): only the batches before it are paced.
+    assert min(gaps[:-1]) >= 0.09
 
 
 async def test_an_error_comes_after_the_items_sent_before_it() -> None:
