@@ -3,7 +3,7 @@ kept only when they pass the check for the question asked (`grounding.step`)."""
 
 from __future__ import annotations
 
-from grounding.check import Evidence, answer_unit, expected_entries
+from grounding.check import Evidence, expected_entries
 from grounding.text import defining_unit
 
 NOT_IN_CURRICULUM = (
@@ -36,7 +36,7 @@ def extractive_answer(evidence: Evidence) -> str | None:
     if asked.kind == "comparison":
         return _comparison_answer(evidence)
     if asked.kind == "detail":
-        unit = answer_unit(evidence)
+        unit = evidence.answer_unit
         return None if unit is None else _said(evidence, unit)
     unit = defining_unit(evidence.target().text)
     return _said(evidence, unit) if unit else None

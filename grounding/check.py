@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -105,16 +106,26 @@ class Evidence:
             f"{self.sources[i].title}. {self.sources[i].text}" for i in self.asked.targets
         )
 
+    # Read once per question: the check, its repair and the check of the repair all ask.
+    @cached_property
+    def answer_unit(self) -> str | None:
+        return find_answer_unit(self)
+
+    @cached_property
+    def definition_terms(self) -> list[str]:
+        target = self.target()
+        return defining_terms(defining_unit(target.text), target.title)
+
 
 def check(answer: str, evidence: Evidence, config: GroundingConfig) -> Grounding:
     asked = evidence.asked
     if not asked.answerable or (asked.kind == "comparison" and asked.label is None):
         return Grounding("unverified", 0.0, ["no retrieved entry holds what was asked"])
-    if asked.kind == "definition" and len(definition_terms(evidence)) < 2:
+    if asked.kind == "definition" and len(evidence.definition_terms) < 2:
         return Grounding("unverified", 0.0, ["the entry's definition is too short to judge by"])
     text = uncited(answer)
     missing = unheld_claims(text, evidence) + unanswered(text, evidence, config)
-    if asked.kind == "detail" and answer_unit(evidence) is None and not missing:
+    if asked.kind == "detail" and evidence.answer_unit is None and not missing:
         return Grounding("unverified", 0.0, ["the entry does not say what was asked"])
     if asked.kind == "open" and not missing:
         # Its words are the entry's, but nothing says it answers the question: no promise.
@@ -149,7 +160,7 @@ def unanswered(text: str, evidence: Evidence, config: GroundingConfig) -> list[s
         first = first_named(text, evidence.sources)
         return [] if first in wanted else [f"names {evidence.sources[wanted[0]].title}"]
     if asked.kind == "definition":
-        terms = definition_terms(evidence)
+        terms = evidence.definition_terms
         return [] if holds_share(text, terms, DEFINITION_SHARE) else ["definition"]
     if asked.kind == "detail":
         return missing_detail(text, evidence)
@@ -186,7 +197,7 @@ def first_named(text: str, sources: Sequence[Entry]) -> int | None:
     return None if best is None else best[1]
 
 
-def answer_unit(evidence: Evidence) -> str | None:
+def find_answer_unit(evidence: Evidence) -> str | None:
     """The sentence of the target entry about what the question asks: most of its asked
     terms, and a value of the kind it wants."""
     asked = evidence.asked
@@ -226,7 +237,7 @@ def wanted_kind(value: str, wants: str) -> bool:
 
 
 def missing_detail(text: str, evidence: Evidence) -> list[str]:
-    unit = answer_unit(evidence)
+    unit = evidence.answer_unit
     if unit is None:
         return []
     values = wanted_values(unit, evidence.asked.wants)
@@ -234,10 +245,6 @@ def missing_detail(text: str, evidence: Evidence) -> list[str]:
         return [] if holds_half(text, sorted(values)[:6]) else [f"detail: {unit[:120]}"]
     found = any(supplies(text, v) if v[0].isdigit() else v.lower() in text.lower() for v in values)
     return [] if found else [f"detail: {unit[:120]}"]
-
-
-def definition_terms(evidence: Evidence) -> list[str]:
-    return defining_terms(defining_unit(evidence.target().text), evidence.target().title)
 
 
 def open_terms(text: str, evidence: Evidence, config: GroundingConfig) -> list[str]:
