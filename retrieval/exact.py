@@ -90,6 +90,9 @@ class ExactLookup:
             for label, value in facts.fields.items():
                 self._values[normal_value(value)].append((row, label.lower()))
 
+    def __len__(self) -> int:
+        return len(self._names) + len(self._values)
+
     def find(self, query: str, limit: int = 5) -> list[ExactMatch]:
         words = tokens(query)
         lowered = query.lower()

@@ -56,8 +56,14 @@ class ShardHolder:
                 log.error("%s (still serving %s)", exc, self.version or "nothing")
                 return False
             shard.dense_index = dense.to_device(shard.dense_index, self._params)
-            # Counted here, in the loading thread (~1 s for english), not by the first query.
-            log.info("shard %s knows %d words", self.subject, len(shard.speller))
+            # Counted here, in the loading thread (~1 s for english), not by the first query;
+            # so is the exact look-up's index of names and field values.
+            log.info(
+                "shard %s knows %d words, %d names and values",
+                self.subject,
+                len(shard.speller),
+                len(shard.exact),
+            )
             self._shard, self._manifest, self._error = shard, manifest, None
             log.info("shard %s now serves %s", self.subject, manifest.version_name)
             return True
